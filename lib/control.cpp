@@ -1,0 +1,38 @@
+#include "control.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fd.hpp"
+
+namespace svkit {
+
+std::string control_path(const std::string& service_dir) {
+  return service_dir + "/supervise/control";
+}
+
+SendResult send_control(const std::string& service_dir, std::string_view letters) {
+  UniqueFd fd(::open(control_path(service_dir).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == EACCES || errno == EPERM) return SendResult::permission_denied;
+    if (errno == ENXIO || errno == ENOENT || errno == ENOTDIR) return SendResult::not_supervised;
+    return SendResult::error;
+  }
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), letters.data(), letters.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno == EPIPE ? SendResult::not_supervised : SendResult::error;
+  return n == static_cast<ssize_t>(letters.size()) ? SendResult::ok : SendResult::error;
+}
+
+bool is_supervised(const std::string& service_dir) {
+  UniqueFd fd(::open((service_dir + "/supervise/lock").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
+}  // namespace svkit

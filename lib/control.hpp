@@ -1,0 +1,39 @@
+// The control protocol: one byte per command, written to supervise/control
+// (a FIFO, owner-only). Letters follow s6-svc where s6 has one.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace svkit {
+
+namespace control {
+constexpr char kUp = 'u';
+constexpr char kDown = 'd';
+constexpr char kOnce = 'o';
+constexpr char kExit = 'x';
+constexpr char kRestart = 'r';  // down-signal; the restart policy brings it back
+constexpr char kTerm = 't';
+constexpr char kKill = 'k';
+constexpr char kHup = 'h';
+constexpr char kInt = 'i';
+constexpr char kQuit = 'q';
+constexpr char kAlarm = 'a';
+constexpr char kUsr1 = '1';
+constexpr char kUsr2 = '2';
+constexpr char kStop = 'p';
+constexpr char kCont = 'c';
+}  // namespace control
+
+std::string control_path(const std::string& service_dir);
+
+enum class SendResult { ok, not_supervised, permission_denied, error };
+
+// Writes `letters` to the service's control FIFO without blocking. A FIFO
+// with no reader means no supervise runs there.
+SendResult send_control(const std::string& service_dir, std::string_view letters);
+
+// Is a supervise holding the service's lock?
+bool is_supervised(const std::string& service_dir);
+
+}  // namespace svkit

@@ -1,0 +1,49 @@
+#include "paths.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "files.hpp"
+
+#ifndef SVKIT_LIBEXECDIR
+#define SVKIT_LIBEXECDIR "/usr/libexec/svkit"
+#endif
+
+namespace svkit {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? std::string(value) : fallback;
+}
+
+Paths Paths::from_environment() {
+  return Paths{
+      env_or("SVKIT_SCANDIR", "/run/service"),
+      env_or("SVKIT_RUNDIR", "/run/svkit"),
+      env_or("SVKIT_STATE_DIR", "/var/lib/svkit"),
+      env_or("SVKIT_SERVICES_DIR", "/etc/svkit/services.d"),
+      env_or("SVKIT_CONT_INIT_DIR", "/etc/svkit/cont-init.d"),
+      env_or("SVKIT_LOG_DIR", "/var/log/svkit"),
+  };
+}
+
+static std::string own_directory() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  return dirname_of(std::string(buf, static_cast<size_t>(n)));
+}
+
+std::string libexec_program(const std::string& program) {
+  if (const char* dir = std::getenv("SVKIT_LIBEXEC"); dir && *dir) {
+    return std::string(dir) + "/" + program;
+  }
+  const std::string own = own_directory();
+  if (!own.empty() && is_executable_file(own + "/" + program)) return own + "/" + program;
+  return std::string(SVKIT_LIBEXECDIR) + "/" + program;
+}
+
+std::string svscan_control_path(const std::string& rundir) { return rundir + "/svscan-control"; }
+
+}  // namespace svkit

@@ -1,0 +1,21 @@
+// What /proc says about a process, and signal names.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace svkit {
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the
+// pid, it names one process instance; a reused pid has another start time.
+std::optional<uint64_t> process_start_time(pid_t pid);
+
+// "TERM", "SIGTERM" or "15" → 15; nullopt when unknown.
+std::optional<int> parse_signal(std::string_view text);
+std::string signal_name(int sig);
+
+}  // namespace svkit

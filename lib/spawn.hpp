@@ -1,0 +1,35 @@
+// fork + exec with explicit fd wiring, reporting exec failure to the parent.
+// Every svkit program reaps its own children through one SIGCHLD handler, so
+// this stays out of libuv's uv_spawn (whose waitpid per handle would miss the
+// orphans an init or subreaper must reap).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace svkit {
+
+struct SpawnRequest {
+  std::vector<std::string> argv;
+  std::vector<std::string> extra_env;  // "NAME=value", added to (or replacing in) environ
+  std::string cwd;                     // empty: inherit
+  // Child fd `first` becomes a copy of parent fd `second`; -1 means /dev/null.
+  // Parent fds 0-2 not named here are inherited; every other fd is close-on-exec.
+  std::vector<std::pair<int, int>> fds;
+  bool new_session = true;  // setsid(): own session and process group
+};
+
+struct SpawnResult {
+  pid_t pid = -1;
+  int error = 0;  // errno of fork or exec when pid < 0
+};
+
+SpawnResult spawn(const SpawnRequest& request);
+
+// Restores default dispositions and an empty mask: what a child must start with.
+void reset_signals_for_child();
+
+}  // namespace svkit

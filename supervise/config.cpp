@@ -1,0 +1,102 @@
+#include "config.hpp"
+
+#include <charconv>
+
+#include "../lib/files.hpp"
+#include "../lib/proc.hpp"
+
+namespace svkit::supervise {
+
+std::string_view trim(std::string_view text) {
+  const char* space = " \t\r\n";
+  auto first = text.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(space);
+  return text.substr(first, last - first + 1);
+}
+
+static std::optional<uint64_t> parse_unsigned(std::string_view text) {
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+static std::string quoted(std::string_view text) {
+  constexpr size_t kShown = 40;
+  std::string out = "\"";
+  for (char c : text.substr(0, kShown)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (text.size() > kShown) out += "...";
+  return out + "\"";
+}
+
+std::optional<uint64_t> parse_bounded_number(std::string_view file, std::string_view text,
+                                           uint64_t max, std::vector<std::string>& errors) {
+  auto value = parse_unsigned(trim(text));
+  if (!value || *value > max) {
+    errors.push_back(std::string(file) + ": " + quoted(trim(text)) +
+                     " is not a whole number from 0 to " + std::to_string(max) +
+                     "; default kept");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<int> parse_notification_fd(std::string_view text, std::vector<std::string>& errors) {
+  auto value = parse_unsigned(trim(text));
+  if (!value || *value < 3 || *value > 1023) {
+    errors.push_back("notification-fd: " + quoted(trim(text)) +
+                     " is not a file descriptor from 3 to 1023; readiness not used");
+    return std::nullopt;
+  }
+  return static_cast<int>(*value);
+}
+
+std::optional<int> parse_down_signal(std::string_view text, std::vector<std::string>& errors) {
+  auto sig = parse_signal(trim(text));
+  if (!sig) {
+    errors.push_back("down-signal: " + quoted(trim(text)) + " is not a signal; SIGTERM kept");
+  }
+  return sig;
+}
+
+namespace {
+constexpr uint64_t kDay = 24ull * 3600 * 1000;
+
+// Reads dir/file when present and hands its text to `apply`.
+template <class Apply>
+void with_file(const std::string& dir, const char* file, Apply apply) {
+  if (auto text = read_file(dir + "/" + file)) apply(*text);
+}
+}  // namespace
+
+ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors) {
+  ServiceConfig c;
+  c.has_finish = path_exists(dir + "/finish");
+  c.has_log_service = is_directory(dir + "/log");
+  c.start_down = path_exists(dir + "/down");
+  with_file(dir, "notification-fd",
+            [&](auto& t) { c.notification_fd = parse_notification_fd(t, errors); });
+  with_file(dir, "down-signal", [&](auto& t) {
+    if (auto s = parse_down_signal(t, errors)) c.down_signal = *s;
+  });
+  auto millis = [&](const char* file, uint64_t& field, uint64_t max) {
+    with_file(dir, file, [&](auto& t) {
+      if (auto v = parse_bounded_number(file, t, max, errors)) field = *v;
+    });
+  };
+  millis("timeout-kill", c.timeout_kill_ms, kDay);
+  millis("timeout-finish", c.timeout_finish_ms, kDay);
+  millis("restart-min-interval", c.restart_min_interval_ms, kDay);
+  with_file(dir, "log-max-bytes", [&](auto& t) {
+    if (auto v = parse_bounded_number("log-max-bytes", t, 1ull << 40, errors)) {
+      c.log_max_bytes = std::max<uint64_t>(*v, 4096);
+    }
+  });
+  with_file(dir, "log-keep", [&](auto& t) {
+    if (auto v = parse_bounded_number("log-keep", t, 1000, errors)) c.log_keep = *v;
+  });
+  return c;
+}
+
+}  // namespace svkit::supervise

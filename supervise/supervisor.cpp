@@ -1,0 +1,481 @@
+#include "supervisor.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "../lib/clock.hpp"
+#include "../lib/control.hpp"
+#include "../lib/files.hpp"
+#include "../lib/log.hpp"
+#include "../lib/proc.hpp"
+#include "../lib/spawn.hpp"
+
+namespace svkit::supervise {
+
+using S = Supervisor;
+
+// Rows: states. Columns: want_up, want_down, want_once, exit, restart,
+// run_died, finish_died, start_timer, kill_timer, finish_timer.
+const std::array<std::array<S::Action, size_t(S::Event::count)>, size_t(S::State::count)>
+    S::kTransitions{{
+        // down
+        {&S::up_from_down, &S::down_while_down, &S::once_from_down, &S::exit_now, &S::ignore,
+         &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore},
+        // waiting
+        {&S::start_now, &S::down_while_waiting, &S::once_now, &S::exit_while_waiting,
+         &S::start_now, &S::ignore, &S::ignore, &S::start_run, &S::ignore, &S::ignore},
+        // up
+        {&S::up_while_running, &S::down_while_up, &S::once_while_running, &S::exit_while_up,
+         &S::restart_while_up, &S::run_died, &S::ignore, &S::ignore, &S::kill_timer_fired,
+         &S::ignore},
+        // finishing
+        {&S::up_while_running, &S::down_while_finishing, &S::once_while_running,
+         &S::exit_while_finishing, &S::ignore, &S::ignore, &S::finish_died, &S::ignore,
+         &S::ignore, &S::finish_timer_fired},
+    }};
+
+void Supervisor::dispatch(Event event) {
+  (this->*kTransitions[size_t(state_)][size_t(event)])();
+}
+
+Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, std::string log_dir)
+    : loop_(loop), dir_(std::move(dir)), name_(std::move(name)), log_dir_(std::move(log_dir)) {
+  status_.name = name_;
+}
+
+Supervisor::~Supervisor() = default;
+
+// ---- opening -------------------------------------------------------------
+
+std::string Supervisor::open() {
+  const std::string folder = dir_ + "/supervise";
+  if (!is_directory(dir_)) return "service directory " + dir_ + " does not exist";
+  if (!make_dirs(folder)) return "cannot create " + folder + ": " + std::strerror(errno);
+  lock_fd_.reset(::open((folder + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_fd_) return "cannot open " + folder + "/lock: " + std::strerror(errno);
+  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    return errno == EWOULDBLOCK ? dir_ + " is already supervised (lock held by another supervise)"
+                                : "cannot lock " + folder + "/lock: " + std::strerror(errno);
+  }
+  const std::string fifo = control_path(dir_);
+  struct stat st;
+  if (::lstat(fifo.c_str(), &st) == 0 && !S_ISFIFO(st.st_mode)) ::unlink(fifo.c_str());
+  if (::mkfifo(fifo.c_str(), 0600) != 0 && errno != EEXIST) {
+    return "cannot create " + fifo + ": " + std::strerror(errno);
+  }
+  ::chmod(fifo.c_str(), 0600);
+  control_read_.reset(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  // Holding a writer keeps the FIFO from reporting end-of-file between clients.
+  control_keepalive_.reset(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!control_read_ || !control_keepalive_) {
+    return "cannot open " + fifo + ": " + std::strerror(errno);
+  }
+  output_ = make_pipe(true);
+  if (!output_.read) return std::string("cannot create output pipe: ") + std::strerror(errno);
+
+  sigchld_ = uv::Signal(loop_, SIGCHLD, [this] { on_sigchld(); });
+  sigterm_ = uv::Signal(loop_, SIGTERM, [this] { dispatch(Event::exit); });
+  sigint_ = uv::Signal(loop_, SIGINT, [this] { dispatch(Event::exit); });
+  control_watch_ = uv::Readable(loop_, control_read_.get(), [this] { on_control_readable(); });
+  output_watch_ = uv::Readable(loop_, output_.read.get(), [this] { on_output_readable(); });
+  start_timer_ = uv::Timer(loop_, [this] { dispatch(Event::start_timer); });
+  kill_timer_ = uv::Timer(loop_, [this] { dispatch(Event::kill_timer); });
+  finish_timer_ = uv::Timer(loop_, [this] { dispatch(Event::finish_timer); });
+  return {};
+}
+
+void Supervisor::reload_config() {
+  std::vector<std::string> errors;
+  config_ = load_config(dir_, errors);
+  // A bad file is reported once, not again at every restart.
+  for (const auto& e : errors) {
+    if (std::find(config_errors_.begin(), config_errors_.end(), e) == config_errors_.end()) {
+      spdlog::error("{}", e);
+    }
+  }
+  config_errors_ = std::move(errors);
+}
+
+void Supervisor::begin() {
+  reload_config();
+  output_log_ = std::make_unique<OutputLog>(log_dir_ + "/" + name_, config_.log_max_bytes,
+                                            config_.log_keep);
+  status_.normally_up = !config_.start_down;
+  status_.want_up = !config_.start_down;
+  status_.want_by = "boot";
+  if (config_.start_down) {
+    enter(State::down, RunState::down);
+  } else {
+    start_run();
+  }
+}
+
+// ---- cells ---------------------------------------------------------------
+
+void Supervisor::up_from_down() {
+  status_.want_up = true;
+  status_.once = false;
+  status_.want_by = "operator";
+  permanent_failure_ = false;
+  start_run();
+}
+
+void Supervisor::once_from_down() {
+  status_.want_up = true;
+  status_.once = true;
+  status_.want_by = "operator";
+  permanent_failure_ = false;
+  start_run();
+}
+
+void Supervisor::down_while_down() {
+  status_.want_up = false;
+  status_.want_by = "operator";
+  publish();
+}
+
+void Supervisor::exit_now() {
+  finished_ = true;
+  publish();
+  uv_stop(loop_);
+}
+
+void Supervisor::start_now() {
+  start_timer_.stop();
+  status_.want_up = true;
+  status_.once = false;
+  status_.want_by = "operator";
+  start_run();
+}
+
+void Supervisor::once_now() {
+  start_timer_.stop();
+  status_.want_up = true;
+  status_.once = true;
+  status_.want_by = "operator";
+  start_run();
+}
+
+void Supervisor::down_while_waiting() {
+  start_timer_.stop();
+  status_.want_up = false;
+  status_.want_by = "operator";
+  status_.next_start_ms = 0;
+  enter(State::down, RunState::down);
+}
+
+void Supervisor::exit_while_waiting() {
+  start_timer_.stop();
+  status_.want_up = false;
+  exit_now();
+}
+
+void Supervisor::up_while_running() {
+  status_.want_up = true;
+  status_.once = false;
+  status_.want_by = "operator";
+  publish();
+}
+
+void Supervisor::once_while_running() {
+  status_.want_up = true;
+  status_.once = true;
+  status_.want_by = "operator";
+  publish();
+}
+
+void Supervisor::down_while_up() {
+  status_.want_up = false;
+  status_.want_by = "operator";
+  publish();
+  stop_run();
+}
+
+void Supervisor::restart_while_up() { stop_run(); }
+
+void Supervisor::exit_while_up() {
+  exiting_ = true;
+  status_.want_up = false;
+  publish();
+  stop_run();
+}
+
+void Supervisor::down_while_finishing() {
+  status_.want_up = false;
+  status_.want_by = "operator";
+  publish();
+}
+
+void Supervisor::exit_while_finishing() {
+  exiting_ = true;
+  status_.want_up = false;
+  publish();
+}
+
+void Supervisor::run_died() {
+  kill_timer_.stop();
+  ready_watch_.close();
+  ready_read_.reset();
+  if (auto e = output_log_->flush_partial(); !e.empty()) report_error(e);
+  const int ws = last_wait_status_;
+  ExitInfo exit{WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
+                now_ms()};
+  status_.last_exit = exit;
+  run_pid_ = 0;
+  ::unlink((dir_ + "/supervise/pid").c_str());
+  if (!config_.has_finish) {
+    after_run();
+    return;
+  }
+  // s6's convention: finish gets the exit code, or 256 and the signal.
+  const std::string code = std::to_string(exit.signal ? 256 : exit.code);
+  SpawnRequest request{{"./finish", code, std::to_string(exit.signal)}, {}, dir_, {}, true};
+  request.fds.push_back({2, output_.write.get()});
+  if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
+  auto result = spawn(request);
+  if (result.pid < 0) {
+    report_error(std::string("cannot run finish: ") + std::strerror(result.error));
+    after_run();
+    return;
+  }
+  finish_pid_ = result.pid;
+  if (config_.timeout_finish_ms > 0) finish_timer_.start(config_.timeout_finish_ms);
+  enter(State::finishing, RunState::finish);
+}
+
+void Supervisor::kill_timer_fired() {
+  spdlog::warn("still alive {} ms after {}; sending SIGKILL", config_.timeout_kill_ms,
+               signal_name(config_.down_signal));
+  if (run_pid_ > 0) {
+    ::kill(-run_pid_, SIGKILL);
+    ::kill(run_pid_, SIGKILL);
+  }
+}
+
+void Supervisor::finish_died() {
+  finish_timer_.stop();
+  const int ws = last_wait_status_;
+  finish_pid_ = 0;
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+    permanent_failure_ = true;
+    status_.reason = "finish exited 125: permanent failure, not restarted";
+  }
+  after_run();
+}
+
+void Supervisor::finish_timer_fired() {
+  spdlog::warn("finish still running after {} ms; killed", config_.timeout_finish_ms);
+  if (finish_pid_ > 0) {
+    ::kill(-finish_pid_, SIGKILL);
+    ::kill(finish_pid_, SIGKILL);
+  }
+}
+
+// ---- shared steps ------------------------------------------------------------
+
+void Supervisor::after_run() {
+  if (exiting_) {
+    enter(State::down, RunState::down);
+    exit_now();
+    return;
+  }
+  if (permanent_failure_) {
+    enter(State::down, RunState::failed);
+    return;
+  }
+  if (status_.once) {
+    status_.once = false;
+    status_.want_up = false;
+  }
+  if (!status_.want_up) {
+    enter(State::down, RunState::down);
+    return;
+  }
+  ++status_.restarts;
+  const int64_t earliest = last_start_mono_ + int64_t(config_.restart_min_interval_ms);
+  schedule_start(earliest - monotonic_ms());
+}
+
+void Supervisor::schedule_start(int64_t delay_ms) {
+  if (delay_ms <= 0) {
+    start_run();
+    return;
+  }
+  status_.delay_ms = delay_ms;
+  status_.next_start_ms = now_ms() + delay_ms;
+  start_timer_.start(uint64_t(delay_ms));
+  enter(State::waiting, RunState::backoff);
+}
+
+void Supervisor::start_run() {
+  reload_config();
+  output_log_->set_limits(config_.log_max_bytes, config_.log_keep);
+  last_start_mono_ = monotonic_ms();
+  status_.next_start_ms = 0;
+  status_.reason.clear();
+
+  SpawnRequest request{{"./run"},
+                       {"SVKIT_PLANNED_STOP_FILE=" + dir_ + "/supervise/planned-stop",
+                        "SVKIT_SERVICE=" + name_},
+                       dir_,
+                       {},
+                       true};
+  request.fds.push_back({2, output_.write.get()});
+  if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
+  Pipe ready;
+  if (config_.notification_fd) {
+    ready = make_pipe(true);
+    request.fds.push_back({*config_.notification_fd, ready.write.get()});
+  }
+  auto result = spawn(request);
+  if (result.pid < 0) {
+    status_.reason = std::string("cannot start ./run: ") + std::strerror(result.error);
+    report_error(status_.reason);
+    status_.last_exit = ExitInfo{127, 0, now_ms()};
+    // Never retry a start that cannot work faster than once a second.
+    ++status_.restarts;
+    schedule_start(std::max<int64_t>(int64_t(config_.restart_min_interval_ms), 1000));
+    return;
+  }
+  run_pid_ = result.pid;
+  status_.pid = run_pid_;
+  status_.pid_start_time = process_start_time(run_pid_).value_or(0);
+  if (ready.read) {
+    ready_read_ = std::move(ready.read);
+    ready_watch_ = uv::Readable(loop_, ready_read_.get(), [this] { on_ready_readable(); });
+  }
+  nlohmann::json pid_record = {{"pid", run_pid_}, {"start_time", status_.pid_start_time}};
+  write_file_atomic(dir_ + "/supervise/pid", pid_record.dump() + "\n", false);
+  const pid_t pid = run_pid_;
+  enter(State::up, RunState::up);
+  status_.pid = pid;
+  status_.ready_since_ms = config_.notification_fd ? 0 : status_.since_ms;
+  publish();
+}
+
+// The down-signal goes to run's whole process group (its own session): an
+// operator stopping a service means its helpers too.
+void Supervisor::stop_run() {
+  if (run_pid_ <= 0) return;
+  ::kill(-run_pid_, config_.down_signal);
+  if (config_.down_signal != SIGKILL) ::kill(-run_pid_, SIGCONT);
+  if (config_.timeout_kill_ms > 0 && !kill_timer_.active()) {
+    kill_timer_.start(config_.timeout_kill_ms);
+  }
+}
+
+void Supervisor::enter(State state, RunState shown) {
+  state_ = state;
+  status_.state = shown;
+  status_.since_ms = now_ms();
+  status_.pid = run_pid_;
+  if (state != State::up) {
+    status_.pid_start_time = 0;
+    status_.ready_since_ms = 0;
+  }
+  if (state != State::waiting) status_.delay_ms = 0;
+  publish();
+}
+
+void Supervisor::publish() {
+  status_.errors = config_errors_;
+  for (const auto& e : runtime_errors_) status_.errors.push_back(e);
+  nlohmann::json j = status_;
+  auto err = write_file_atomic(status_path(dir_), j.dump() + "\n", false);
+  // A removed service directory is svscan's to act on, not an error.
+  if (!err.empty() && is_directory(dir_)) spdlog::error("{}", err);
+}
+
+void Supervisor::report_error(const std::string& line) {
+  spdlog::error("{}", line);
+  constexpr size_t kKept = 8;
+  if (runtime_errors_.size() == kKept) runtime_errors_.erase(runtime_errors_.begin());
+  runtime_errors_.push_back(line);
+}
+
+// ---- event sources -------------------------------------------------------------
+
+void Supervisor::on_sigchld() {
+  int ws = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &ws, WNOHANG)) > 0) {
+    last_wait_status_ = ws;
+    if (pid == run_pid_) {
+      dispatch(Event::run_died);
+    } else if (pid == finish_pid_) {
+      dispatch(Event::finish_died);
+    }
+  }
+}
+
+void Supervisor::deliver_signal(int sig) {
+  if (run_pid_ > 0) ::kill(run_pid_, sig);
+}
+
+void Supervisor::on_control_readable() {
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(control_read_.get(), buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      switch (buf[i]) {
+        case control::kUp: dispatch(Event::want_up); break;
+        case control::kDown: dispatch(Event::want_down); break;
+        case control::kOnce: dispatch(Event::want_once); break;
+        case control::kExit: dispatch(Event::exit); break;
+        case control::kRestart: dispatch(Event::restart); break;
+        case control::kTerm: deliver_signal(SIGTERM); break;
+        case control::kKill: deliver_signal(SIGKILL); break;
+        case control::kHup: deliver_signal(SIGHUP); break;
+        case control::kInt: deliver_signal(SIGINT); break;
+        case control::kQuit: deliver_signal(SIGQUIT); break;
+        case control::kAlarm: deliver_signal(SIGALRM); break;
+        case control::kUsr1: deliver_signal(SIGUSR1); break;
+        case control::kUsr2: deliver_signal(SIGUSR2); break;
+        case control::kStop: deliver_signal(SIGSTOP); break;
+        case control::kCont: deliver_signal(SIGCONT); break;
+        case '\n': break;
+        default: {
+          char line[64];
+          std::snprintf(line, sizeof line, "control: unknown command byte 0x%02x ignored",
+                        static_cast<unsigned char>(buf[i]));
+          report_error(line);
+          publish();
+        }
+      }
+    }
+  }
+}
+
+void Supervisor::on_output_readable() {
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::read(output_.read.get(), buf, sizeof buf)) > 0) {
+    if (auto e = output_log_->append(std::string_view(buf, size_t(n))); !e.empty()) {
+      report_error(e);
+    }
+  }
+}
+
+void Supervisor::on_ready_readable() {
+  char buf[64];
+  ssize_t n = ::read(ready_read_.get(), buf, sizeof buf);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n > 0 && std::memchr(buf, '\n', size_t(n)) == nullptr) return;
+  if (n > 0 && state_ == State::up) {
+    status_.ready_since_ms = now_ms();
+    publish();
+  }
+  ready_watch_.close();
+  ready_read_.reset();
+}
+
+}  // namespace svkit::supervise

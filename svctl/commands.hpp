@@ -1,0 +1,38 @@
+// svctl's commands. Each returns the exit code (DESIGN.md "svctl"):
+// 0 done, 1 a named service is not supervised, 2 usage, 3 wait timed out,
+// 4 permission denied, 111 system error. Errors go to stderr, one line each.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace svkit::svctl {
+
+namespace exit_code {
+constexpr int kOk = 0;
+constexpr int kNotSupervised = 1;
+constexpr int kUsage = 2;
+constexpr int kTimedOut = 3;
+constexpr int kPermission = 4;
+constexpr int kSystem = 111;
+}  // namespace exit_code
+
+struct Context {
+  std::string scandir;
+  std::string rundir;
+  std::string state_dir;
+};
+
+int send_letters(const Context& ctx, const std::string& letters,
+                 const std::vector<std::string>& names);
+int stat(const Context& ctx, const std::vector<std::string>& names, bool json);
+int wait_for(const Context& ctx, const std::string& condition, std::optional<int64_t> timeout_ms,
+             const std::vector<std::string>& names);
+int scan(const Context& ctx);
+
+// "NAME" or "NAME/log", each NAME a safe file name.
+bool valid_service_name(const std::string& name);
+
+}  // namespace svkit::svctl

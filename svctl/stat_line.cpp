@@ -1,0 +1,63 @@
+#include "stat_line.hpp"
+
+#include "../lib/clock.hpp"
+#include "../lib/proc.hpp"
+
+namespace svkit::svctl {
+
+namespace {
+
+std::string exit_text(const ExitInfo& e) {
+  return e.signal ? signal_name(e.signal) : std::to_string(e.code);
+}
+
+std::string state_head(const Status& s, int64_t now) {
+  const std::string age = short_duration(now - s.since_ms);
+  switch (s.state) {
+    case RunState::up:
+      return "up (pid " + std::to_string(s.pid) + ") " + age;
+    case RunState::finish:
+      return "finishing " + age;
+    case RunState::backoff:
+      return "down " + age + ", restart in " + short_duration(s.next_start_ms - now);
+    case RunState::halted:
+      return "halted (exit " + (s.last_exit ? exit_text(*s.last_exit) : "?") + ") " + age;
+    case RunState::failed:
+      return "failed " + age;
+    case RunState::down:
+      break;
+  }
+  return "down " + age;
+}
+
+}  // namespace
+
+std::string stat_line(const Status& s, int64_t now) {
+  std::string line = s.name + ": " + state_head(s, now);
+  auto add = [&line](const std::string& part) { line += ", " + part; };
+  const bool running = s.state == RunState::up || s.state == RunState::finish;
+  if (s.state == RunState::up && s.ready_since_ms > 0) add("ready");
+  if (s.state == RunState::up && s.ready_since_ms == 0) add("not ready");
+  if (s.state == RunState::down && s.normally_up) add("normally up");
+  if (running && !s.normally_up) add("normally down");
+  if (running != s.want_up || s.want_up != s.normally_up || s.state == RunState::halted || s.state == RunState::failed ||
+      s.state == RunState::backoff) {
+    add(std::string(s.want_up ? "want up" : "want down") +
+        (s.want_by == "operator" ? " (operator)" : ""));
+  }
+  if (running || s.restarts > 0 || s.state != RunState::down) {
+    add("restarts " + std::to_string(s.restarts));
+  }
+  if (s.delay_ms > 0) add("backoff " + short_duration(s.delay_ms));
+  if (!running && s.state != RunState::halted && s.last_exit) {
+    add("last exit " + exit_text(*s.last_exit));
+  }
+  if (!s.reason.empty() && s.state != RunState::up) add(s.reason);
+  if (!s.errors.empty()) {
+    add("error: " + s.errors.front());
+    if (s.errors.size() > 1) line += " (+" + std::to_string(s.errors.size() - 1) + " more)";
+  }
+  return line;
+}
+
+}  // namespace svkit::svctl

@@ -1,0 +1,390 @@
+// supervise and svscan over real service directories: real processes, real
+// signals, real FIFOs, one sandbox per test.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "../lib/files.hpp"
+#include "../lib/spawn.hpp"
+#include "harness.hpp"
+
+namespace svkit::test {
+namespace {
+
+// A run script that stays up until signalled.
+constexpr const char* kLongRunning = "exec sleep 100000";
+// Immediate restarts keep the tests quick; the 1 s default is s6's.
+const std::map<std::string, std::string> kFastRestart{{"restart-min-interval", "0"}};
+
+// Opens a FIFO for writing once its reader is there (deadline-bounded) and writes `text`.
+void write_fifo(const std::string& path, const std::string& text) {
+  int fd = -1;
+  eventually([&] { return (fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
+             "a reader on FIFO " + path);
+  if (fd < 0) return;
+  ASSERT_EQ(::write(fd, text.data(), text.size()), ssize_t(text.size()));
+  ::close(fd);
+}
+
+TEST(Supervision, ServicesStartAndStatListsThem) {
+  Sandbox sb;
+  sb.add_service("alpha", kLongRunning);
+  sb.add_service("beta", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "alpha");
+  sb.wait("up", "beta");
+  auto stat = sb.svctl({"stat"});
+  EXPECT_EQ(stat.exit_code, 0);
+  EXPECT_NE(stat.out.find("alpha: up (pid "), std::string::npos) << stat.out;
+  EXPECT_NE(stat.out.find("beta: up (pid "), std::string::npos) << stat.out;
+  EXPECT_TRUE(process_alive(sb.status("alpha")->pid));
+}
+
+TEST(Supervision, KilledChildIsReplacedByANewProcess) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning, kFastRestart);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const pid_t first = sb.status("svc")->pid;
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  const pid_t second = sb.wait_new_pid("svc", first);
+  EXPECT_TRUE(process_alive(second));
+  auto s = sb.status("svc");
+  EXPECT_EQ(s->restarts, 1u);
+}
+
+TEST(Supervision, DownStaysDownAndUpBringsItBack) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning, kFastRestart);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const pid_t first = sb.status("svc")->pid;
+  EXPECT_EQ(sb.svctl({"down", "svc"}).exit_code, 0);
+  sb.wait("down", "svc");
+  EXPECT_FALSE(process_alive(first));
+  auto s = sb.status("svc");
+  EXPECT_FALSE(s->want_up);
+  ASSERT_TRUE(s->last_exit);
+  EXPECT_EQ(s->last_exit->signal, SIGTERM);
+  auto stat = sb.svctl({"stat", "svc"});
+  EXPECT_NE(stat.out.find("want down (operator)"), std::string::npos) << stat.out;
+  // Still down after the restart interval: nothing restarts a wanted-down service.
+  EXPECT_EQ(sb.svctl({"wait", "up", "-t", "300", "svc"}).exit_code, 3);
+  EXPECT_EQ(sb.svctl({"up", "svc"}).exit_code, 0);
+  sb.wait_new_pid("svc", first);
+}
+
+TEST(Supervision, DownFileMeansStartDownAndOnceRunsOnce) {
+  Sandbox sb;
+  sb.write("marker-fifo", "");
+  ::unlink(sb.path("marker-fifo").c_str());
+  ASSERT_EQ(::mkfifo(sb.path("marker-fifo").c_str(), 0600), 0);
+  sb.add_service("svc", "read line < " + sb.path("marker-fifo") + "\nexit 0",
+                 {{"down", ""}, {"restart-min-interval", "0"}});
+  sb.start_svscan();
+  eventually([&] { return sb.status("svc").has_value(); }, "svc status written",
+             [&] { return sb.describe("svc"); });
+  EXPECT_EQ(sb.status("svc")->state, RunState::down);
+  EXPECT_FALSE(sb.status("svc")->normally_up);
+  EXPECT_EQ(sb.svctl({"once", "svc"}).exit_code, 0);
+  sb.wait("up", "svc");
+  const pid_t pid = sb.status("svc")->pid;
+  write_fifo(sb.path("marker-fifo"), "go\n");
+  sb.wait("down", "svc");
+  auto s = sb.status("svc");
+  EXPECT_EQ(s->restarts, 0u) << "a once service was restarted";
+  EXPECT_FALSE(process_alive(pid));
+  ASSERT_TRUE(s->last_exit);
+  EXPECT_EQ(s->last_exit->code, 0);
+}
+
+TEST(Supervision, WaitReturnsOnTheEventAndTimesOutWithCode3) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning, {{"down", ""}});
+  sb.start_svscan();
+  eventually([&] { return sb.status("svc").has_value(); }, "svc status written");
+  EXPECT_EQ(sb.svctl({"wait", "up", "-t", "100", "svc"}).exit_code, 3);
+  // A waiter started before the event returns once it happens.
+  SpawnRequest waiter{{program_path("svctl"), "wait", "up", "svc"}, sb.env(), {}, {}, true};
+  auto spawned = spawn(waiter);
+  ASSERT_GT(spawned.pid, 0);
+  EXPECT_EQ(sb.svctl({"up", "svc"}).exit_code, 0);
+  EXPECT_EQ(wait_child(spawned.pid), 0) << "svctl wait up did not return after the service came up";
+}
+
+TEST(Supervision, FinishGetsExitCodeOrSignal) {
+  Sandbox sb;
+  const std::string record = sb.path("finish-args");
+  sb.add_service("svc", "exec sleep 100000",
+                 {{"finish", "#!/bin/sh\necho \"$1 $2\" >> " + record + "\n"},
+                  {"restart-min-interval", "0"}});
+  sb.add_service("quitter", "exit 3",
+                 {{"finish", "#!/bin/sh\necho \"$1 $2\" >> " + record + ".quitter\n"},
+                  {"down", ""}});
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  ::kill(sb.status("svc")->pid, SIGKILL);
+  eventually([&] { return read_text(record) == "256 9\n"; }, "finish called with \"256 9\"",
+             [&] { return "args: " + read_text(record); });
+  eventually([&] { return sb.status("quitter").has_value(); }, "quitter status");
+  EXPECT_EQ(sb.svctl({"once", "quitter"}).exit_code, 0);
+  eventually([&] { return read_text(record + ".quitter") == "3 0\n"; },
+             "finish called with \"3 0\"", [&] { return read_text(record + ".quitter"); });
+}
+
+TEST(Supervision, FinishExit125IsAPermanentFailure) {
+  Sandbox sb;
+  sb.add_service("svc", "exit 1", {{"finish", "#!/bin/sh\nexit 125\n"}, {"restart-min-interval", "0"}});
+  sb.start_svscan();
+  eventually([&] { auto s = sb.status("svc"); return s && s->state == RunState::failed; },
+             "svc failed for good after finish exited 125", [&] { return sb.describe("svc"); });
+  EXPECT_EQ(sb.status("svc")->restarts, 0u);
+  EXPECT_NE(sb.svctl({"stat", "svc"}).out.find("permanent failure"), std::string::npos);
+}
+
+TEST(Supervision, ReadinessFromNotificationFd) {
+  Sandbox sb;
+  ASSERT_EQ(::mkfifo(sb.path("go").c_str(), 0600), 0);
+  sb.add_service("svc", "read line < " + sb.path("go") + "\necho >&3\nexec sleep 100000",
+                 {{"notification-fd", "3"}});
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  EXPECT_EQ(sb.status("svc")->ready_since_ms, 0);
+  EXPECT_NE(sb.svctl({"stat", "svc"}).out.find("not ready"), std::string::npos);
+  EXPECT_EQ(sb.svctl({"wait", "ready", "-t", "100", "svc"}).exit_code, 3);
+  write_fifo(sb.path("go"), "now\n");
+  sb.wait("ready", "svc");
+  EXPECT_GT(sb.status("svc")->ready_since_ms, 0);
+}
+
+TEST(Supervision, SecondSuperviseIsRefusedByTheLock) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const std::string before = read_text(status_path(sb.service_dir("svc")));
+  auto second = sb.run({program_path("supervise"), sb.service_dir("svc")});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("already supervised"), std::string::npos) << second.err;
+  EXPECT_EQ(std::count(second.err.begin(), second.err.end(), '\n'), 1) << second.err;
+  EXPECT_EQ(read_text(status_path(sb.service_dir("svc"))), before);
+  EXPECT_TRUE(process_alive(sb.status("svc")->pid));
+}
+
+TEST(Supervision, ControlFifoIsOwnerOnly) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  struct stat st;
+  ASSERT_EQ(::stat((sb.service_dir("svc") + "/supervise/control").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Supervision, ServiceOutputGoesToItsLogWithTimestamps) {
+  Sandbox sb;
+  sb.add_service("svc", "echo to stdout\necho to stderr >&2\nexec sleep 100000");
+  sb.start_svscan();
+  const std::string log = sb.log_dir() + "/svc/current";
+  eventually(
+      [&] {
+        auto text = read_text(log);
+        return text.find("Z to stdout\n") != std::string::npos &&
+               text.find("Z to stderr\n") != std::string::npos;
+      },
+      "both output lines in " + log, [&] { return read_text(log); });
+}
+
+TEST(Supervision, SignalCommandsReachTheService) {
+  Sandbox sb;
+  const std::string got = sb.path("got-hup");
+  sb.add_service("svc", "trap 'echo hup >> " + got + "' HUP\nwhile :; do sleep 1 & wait $!; done");
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  EXPECT_EQ(sb.svctl({"hup", "svc"}).exit_code, 0);
+  eventually([&] { return read_text(got) == "hup\n"; }, "the service trapped SIGHUP");
+}
+
+TEST(Supervision, TimeoutKillEscalatesToSigkill) {
+  Sandbox sb;
+  sb.add_service("stubborn", "trap '' TERM\nwhile :; do sleep 1; done",
+                 {{"timeout-kill", "200"}});
+  sb.start_svscan();
+  sb.wait("up", "stubborn");
+  EXPECT_EQ(sb.svctl({"down", "stubborn"}).exit_code, 0);
+  sb.wait("down", "stubborn");
+  auto s = sb.status("stubborn");
+  ASSERT_TRUE(s->last_exit);
+  EXPECT_EQ(s->last_exit->signal, SIGKILL);
+}
+
+TEST(Supervision, DownSignalIsUsed) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning, {{"down-signal", "INT"}});
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  sb.svctl({"down", "svc"});
+  sb.wait("down", "svc");
+  EXPECT_EQ(sb.status("svc")->last_exit->signal, SIGINT);
+}
+
+TEST(BadInput, BadFilesAreReportedAndTheServiceStillRuns) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning,
+                 {{"timeout-kill", "soon"}, {"notification-fd", "banana"},
+                  {"restart-min-interval", "-1"}});
+  sb.add_service("neighbour", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  sb.wait("up", "neighbour");
+  auto stat = sb.svctl({"stat", "svc"});
+  EXPECT_NE(stat.out.find("error: notification-fd: \"banana\""), std::string::npos) << stat.out;
+  EXPECT_NE(stat.out.find("(+2 more)"), std::string::npos) << stat.out;
+  EXPECT_EQ(sb.status("svc")->errors.size(), 3u);
+}
+
+TEST(BadInput, MissingOrNonExecutableRunIsAnErrorNotACrash) {
+  Sandbox sb;
+  sb.add_service("noexec", kLongRunning);
+  ::chmod((sb.service_dir("noexec") + "/run").c_str(), 0644);
+  make_dirs(sb.service_dir("norun"));
+  sb.add_service("neighbour", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "neighbour");
+  for (auto name : {"noexec", "norun"}) {
+    eventually(
+        [&] {
+          auto s = sb.status(name);
+          return s && !s->errors.empty() &&
+                 s->errors.back().find("cannot start ./run") != std::string::npos;
+        },
+        std::string(name) + " reports that run cannot start", [&] { return sb.describe(name); });
+  }
+  auto stat = sb.svctl({"stat", "noexec"});
+  EXPECT_NE(stat.out.find("Permission denied"), std::string::npos) << stat.out;
+  // Fixing the file is enough: the next attempt starts it.
+  ::chmod((sb.service_dir("noexec") + "/run").c_str(), 0755);
+  sb.wait("up", "noexec");
+}
+
+TEST(BadInput, UnknownControlBytesAreReportedAndIgnored) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const pid_t pid = sb.status("svc")->pid;
+  int fd = ::open((sb.service_dir("svc") + "/supervise/control").c_str(), O_WRONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "Z\x01", 2), 2);
+  ::close(fd);
+  eventually([&] { return sb.status("svc")->errors.size() == 2; }, "two control errors reported",
+             [&] { return sb.describe("svc"); });
+  EXPECT_NE(sb.status("svc")->errors[0].find("0x5a"), std::string::npos);
+  EXPECT_EQ(sb.status("svc")->pid, pid);
+  EXPECT_TRUE(process_alive(pid));
+}
+
+TEST(BadInput, SvctlArgumentsAndUnknownServices) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  auto bad_name = sb.svctl({"up", "../etc"});
+  EXPECT_EQ(bad_name.exit_code, 2);
+  EXPECT_EQ(std::count(bad_name.err.begin(), bad_name.err.end(), '\n'), 1) << bad_name.err;
+  EXPECT_EQ(sb.svctl({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(sb.svctl({"wait", "sideways", "svc"}).exit_code, 2);
+  EXPECT_EQ(sb.svctl({}).exit_code, 2);
+  auto missing = sb.svctl({"up", "ghost"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("ghost: not supervised"), std::string::npos) << missing.err;
+  auto stat = sb.svctl({"stat", "svc", "ghost"});
+  EXPECT_EQ(stat.exit_code, 1);
+  EXPECT_NE(stat.out.find("ghost: not supervised"), std::string::npos);
+  EXPECT_NE(stat.out.find("svc: up"), std::string::npos);
+  EXPECT_EQ(sb.svctl({"-s", sb.path("nowhere"), "stat"}).exit_code, 111);
+}
+
+TEST(BadInput, SvscanOnAMissingScandirSaysSoOnce) {
+  Sandbox sb;
+  auto result = sb.run({program_path("svscan"), sb.path("nowhere")});
+  EXPECT_EQ(result.exit_code, 111);
+  EXPECT_NE(result.err.find("nowhere is not a directory"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+}
+
+TEST(Svscan, PicksUpNewServicesAndStopsRemovedOnes) {
+  Sandbox sb;
+  sb.add_service("first", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "first");
+  sb.add_service("second", kLongRunning);
+  sb.wait("up", "second");
+  const pid_t pid = sb.status("second")->pid;
+  std::filesystem::remove_all(sb.service_dir("second"));
+  eventually([&] { return !process_alive(pid); }, "the removed service's process to stop");
+  EXPECT_TRUE(process_alive(sb.status("first")->pid));
+}
+
+TEST(Svscan, ScanCommandAndSighupRescan) {
+  Sandbox sb;
+  sb.start_svscan();
+  EXPECT_EQ(sb.svctl({"scan"}).exit_code, 0);
+  sb.add_service("late", kLongRunning);
+  EXPECT_EQ(sb.svctl({"scan"}).exit_code, 0);
+  sb.wait("up", "late");
+  ASSERT_EQ(::kill(sb.svscan_pid(), SIGHUP), 0);
+  EXPECT_TRUE(process_alive(sb.svscan_pid()));
+}
+
+TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // orphans would come to us: none may
+  Sandbox sb;
+  sb.add_service("a", kLongRunning);
+  // A helper in the service's process group goes down with it.
+  sb.add_service("b", "sleep 100000 &\necho $! > " + sb.path("helper.pid") + "\nexec sleep 100000");
+  sb.add_service("c", "exec sleep 100000", {{"log/run", "#!/bin/sh\nexec cat > /dev/null\n"}});
+  sb.start_svscan();
+  std::vector<pid_t> pids;
+  for (auto name : {"a", "b", "c", "c/log"}) {
+    sb.wait("up", name);
+    pids.push_back(sb.status(name)->pid);
+  }
+  eventually([&] { return !read_text(sb.path("helper.pid")).empty(); }, "b wrote its helper pid");
+  pids.push_back(std::stoi(read_text(sb.path("helper.pid"))));
+  EXPECT_EQ(sb.stop_svscan(), 0);
+  for (pid_t pid : pids) {
+    EXPECT_FALSE(process_alive(pid)) << "service process " << pid << " survived svscan";
+    EXPECT_FALSE(is_zombie(pid)) << "zombie " << pid;
+  }
+}
+
+TEST(Svscan, TwoHundredServicesComeFullyUpAndFullyDown) {
+  Sandbox sb;
+  std::vector<std::string> names;
+  for (int i = 0; i < 200; ++i) {
+    names.push_back("s" + std::to_string(i));
+    sb.add_service(names.back(), kLongRunning);
+  }
+  sb.start_svscan();
+  std::vector<std::string> args{"wait", "up", "-t", "60000"};
+  args.insert(args.end(), names.begin(), names.end());
+  auto waited = sb.svctl(args);
+  ASSERT_EQ(waited.exit_code, 0) << waited.err;
+  std::vector<pid_t> pids;
+  for (const auto& n : names) pids.push_back(sb.status(n)->pid);
+  EXPECT_EQ(sb.stop_svscan(), 0);
+  int alive = 0;
+  for (pid_t pid : pids) alive += process_alive(pid) ? 1 : 0;
+  EXPECT_EQ(alive, 0);
+}
+
+}  // namespace
+}  // namespace svkit::test

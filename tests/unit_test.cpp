@@ -1,0 +1,218 @@
+// Unit tests of every parser and file format.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "../lib/clock.hpp"
+#include "../lib/files.hpp"
+#include "../lib/proc.hpp"
+#include "../lib/status.hpp"
+#include "../supervise/config.hpp"
+#include "../supervise/output_log.hpp"
+#include "../svctl/commands.hpp"
+#include "../svctl/stat_line.hpp"
+#include "harness.hpp"
+
+namespace svkit {
+namespace {
+
+using supervise::load_config;
+using supervise::parse_bounded_number;
+using supervise::parse_down_signal;
+using supervise::parse_notification_fd;
+
+TEST(ConfigParsers, NumbersAcceptWhitespaceAndRejectGarbage) {
+  std::vector<std::string> errors;
+  EXPECT_EQ(parse_bounded_number("timeout-kill", " 250\n", 1000, errors), 250u);
+  EXPECT_TRUE(errors.empty());
+  for (auto bad : {"", "abc", "-5", "12x", "1e3", "99999999999999999999999", "1001"}) {
+    errors.clear();
+    EXPECT_FALSE(parse_bounded_number("timeout-kill", bad, 1000, errors)) << bad;
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_NE(errors[0].find("timeout-kill"), std::string::npos);
+  }
+}
+
+TEST(ConfigParsers, NotificationFdMustBeAboveStderr) {
+  std::vector<std::string> errors;
+  EXPECT_EQ(parse_notification_fd("3\n", errors), 3);
+  EXPECT_FALSE(parse_notification_fd("1", errors));
+  EXPECT_FALSE(parse_notification_fd("x", errors));
+  EXPECT_EQ(errors.size(), 2u);
+}
+
+TEST(ConfigParsers, DownSignalByNameOrNumber) {
+  std::vector<std::string> errors;
+  EXPECT_EQ(parse_down_signal("HUP", errors), SIGHUP);
+  EXPECT_EQ(parse_down_signal("SIGINT\n", errors), SIGINT);
+  EXPECT_EQ(parse_down_signal("9", errors), SIGKILL);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_FALSE(parse_down_signal("FOO", errors));
+  EXPECT_FALSE(parse_down_signal("0", errors));
+  EXPECT_FALSE(parse_down_signal("999", errors));
+  EXPECT_EQ(errors.size(), 3u);
+}
+
+TEST(ConfigParsers, BadFilesKeepDefaultsAndSayWhich) {
+  test::Sandbox sandbox;
+  sandbox.write("svc/timeout-kill", "soon");
+  sandbox.write("svc/down-signal", "NOPE");
+  sandbox.write("svc/restart-min-interval", "0");
+  sandbox.write("svc/notification-fd", "4");
+  sandbox.write("svc/down", "");
+  std::vector<std::string> errors;
+  auto config = load_config(sandbox.path("svc"), errors);
+  EXPECT_EQ(config.timeout_kill_ms, 10000u);
+  EXPECT_EQ(config.down_signal, SIGTERM);
+  EXPECT_EQ(config.restart_min_interval_ms, 0u);
+  EXPECT_EQ(config.notification_fd, 4);
+  EXPECT_TRUE(config.start_down);
+  EXPECT_FALSE(config.has_finish);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("down-signal: \"NOPE\""), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("timeout-kill: \"soon\""), std::string::npos) << errors[1];
+}
+
+TEST(Signals, NamesRoundTrip) {
+  EXPECT_EQ(parse_signal("TERM"), SIGTERM);
+  EXPECT_EQ(parse_signal("SIGUSR1"), SIGUSR1);
+  EXPECT_EQ(signal_name(SIGKILL), "SIGKILL");
+  EXPECT_FALSE(parse_signal("SIG"));
+}
+
+TEST(Proc, StartTimeOfThisProcessIsStableAndOfNoProcessIsAbsent) {
+  auto first = process_start_time(::getpid());
+  ASSERT_TRUE(first);
+  EXPECT_EQ(process_start_time(::getpid()), first);
+  EXPECT_FALSE(process_start_time(0x7ffffff0));
+}
+
+TEST(Files, SafeNames) {
+  for (auto good : {"coder", "val-1", "a.b", "x_y"}) EXPECT_TRUE(is_safe_name(good)) << good;
+  for (auto bad : {"", ".", "..", ".hidden", "a/b", "a\nb"}) EXPECT_FALSE(is_safe_name(bad)) << bad;
+  EXPECT_FALSE(is_safe_name(std::string(256, 'a')));
+  EXPECT_TRUE(svctl::valid_service_name("coder/log"));
+  EXPECT_FALSE(svctl::valid_service_name("coder/../x"));
+  EXPECT_FALSE(svctl::valid_service_name("../x"));
+}
+
+TEST(Files, AtomicWriteReplacesWholeAndLeavesNoTemp) {
+  test::Sandbox sandbox;
+  const std::string target = sandbox.path("f.json");
+  ASSERT_EQ(write_file_atomic(target, "one", true), "");
+  ASSERT_EQ(write_file_atomic(target, "two", false), "");
+  EXPECT_EQ(test::read_text(target), "two");
+  EXPECT_FALSE(path_exists(target + ".tmp"));
+  EXPECT_NE(write_file_atomic(sandbox.path("missing/f"), "x", true), "");
+}
+
+TEST(Files, DirnameAndBasename) {
+  EXPECT_EQ(dirname_of("/a/b/c"), "/a/b");
+  EXPECT_EQ(dirname_of("/a/b/c/"), "/a/b");
+  EXPECT_EQ(dirname_of("c"), ".");
+  EXPECT_EQ(dirname_of("/c"), "/");
+  EXPECT_EQ(basename_of("/a/b/c/"), "c");
+  EXPECT_EQ(basename_of("c"), "c");
+}
+
+TEST(StatusFormat, RoundTripsThroughJson) {
+  Status s;
+  s.name = "coder";
+  s.state = RunState::halted;
+  s.pid = 0;
+  s.since_ms = 123;
+  s.want_up = true;
+  s.want_by = "operator";
+  s.last_exit = ExitInfo{71, 0, 100};
+  s.restarts = 2;
+  s.errors = {"x"};
+  nlohmann::json j = s;
+  EXPECT_EQ(j.get<Status>(), s);
+  EXPECT_EQ(j["state"], "halted");
+  EXPECT_EQ(j["want"], "up");
+}
+
+TEST(StatusFormat, BadFilesAreNamedErrors) {
+  test::Sandbox sandbox;
+  std::string error;
+  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+  EXPECT_NE(error.find("no status file"), std::string::npos);
+  sandbox.write("svc/supervise/status.json", "{\"name\": 3");
+  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+  EXPECT_NE(error.find("not JSON"), std::string::npos);
+  sandbox.write("svc/supervise/status.json", "{\"name\": 3}");
+  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+  EXPECT_NE(error.find("bad status file"), std::string::npos);
+}
+
+TEST(StatLine, ReadsAtAGlance) {
+  const int64_t now = 1'000'000'000;
+  Status up;
+  up.name = "coder";
+  up.state = RunState::up;
+  up.pid = 4242;
+  up.since_ms = now - 37'000;
+  up.ready_since_ms = now - 36'000;
+  up.want_up = true;
+  EXPECT_EQ(svctl::stat_line(up, now), "coder: up (pid 4242) 37s, ready, restarts 0");
+
+  Status down;
+  down.name = "writer";
+  down.state = RunState::down;
+  down.since_ms = now - 12'000;
+  down.want_up = false;
+  down.want_by = "operator";
+  down.last_exit = ExitInfo{0, 0, now - 12'000};
+  EXPECT_EQ(svctl::stat_line(down, now),
+            "writer: down 12s, normally up, want down (operator), last exit 0");
+
+  Status killed = down;
+  killed.name = "k";
+  killed.want_up = true;
+  killed.state = RunState::backoff;
+  killed.next_start_ms = now + 4000;
+  killed.delay_ms = 4000;
+  killed.restarts = 3;
+  killed.last_exit = ExitInfo{-1, SIGKILL, now};
+  EXPECT_EQ(svctl::stat_line(killed, now),
+            "k: down 12s, restart in 4s, want up (operator), restarts 3, backoff 4s, last exit "
+            "SIGKILL");
+
+  Status broken = up;
+  broken.errors = {"timeout-kill: \"x\" is bad", "other"};
+  EXPECT_EQ(svctl::stat_line(broken, now),
+            "coder: up (pid 4242) 37s, ready, restarts 0, error: timeout-kill: \"x\" is bad (+1 "
+            "more)");
+}
+
+TEST(Durations, ShortForms) {
+  EXPECT_EQ(short_duration(0), "0s");
+  EXPECT_EQ(short_duration(119'999), "119s");
+  EXPECT_EQ(short_duration(180'000), "3m");
+  EXPECT_EQ(short_duration(3 * 3600'000), "3h");
+  EXPECT_EQ(short_duration(3 * 86400'000ll), "3d");
+  EXPECT_EQ(rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(rfc3339(1'500, true), "1970-01-01T00:00:01.500Z");
+}
+
+TEST(OutputLog, StampsLinesJoinsPartsAndRotates) {
+  test::Sandbox sandbox;
+  supervise::OutputLog log(sandbox.path("logs/svc"), 4096, 2);
+  EXPECT_EQ(log.append("hel"), "");
+  EXPECT_EQ(log.append("lo\nwor"), "");
+  std::string text = test::read_text(log.path());
+  EXPECT_NE(text.find("Z hello\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("wor"), std::string::npos) << "a partial line was written early";
+  EXPECT_EQ(log.flush_partial(), "");
+  EXPECT_NE(test::read_text(log.path()).find("Z wor\n"), std::string::npos);
+  for (int i = 0; i < 400; ++i) log.append("line " + std::to_string(i) + "\n");
+  EXPECT_TRUE(path_exists(log.path() + ".1"));
+  EXPECT_TRUE(path_exists(log.path() + ".2"));
+  EXPECT_FALSE(path_exists(log.path() + ".3"));
+  EXPECT_NE(test::read_text(log.path()).find("line 399"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace svkit
