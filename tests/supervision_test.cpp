@@ -336,12 +336,55 @@ TEST(Svscan, PicksUpNewServicesAndStopsRemovedOnes) {
 TEST(Svscan, ScanCommandAndSighupRescan) {
   Sandbox sb;
   sb.start_svscan();
-  EXPECT_EQ(sb.svctl({"scan"}).exit_code, 0);
+  eventually([&] { return sb.svctl({"scan"}).exit_code == 0; }, "svscan listening for scan");
   sb.add_service("late", kLongRunning);
   EXPECT_EQ(sb.svctl({"scan"}).exit_code, 0);
   sb.wait("up", "late");
   ASSERT_EQ(::kill(sb.svscan_pid(), SIGHUP), 0);
   EXPECT_TRUE(process_alive(sb.svscan_pid()));
+}
+
+TEST(Svscan, LoggedServiceLosesNoLineWhileServiceAndLoggerAreKilled) {
+  Sandbox sb;
+  const std::string tick = sb.path("tick"), counter = sb.path("counter"), out = sb.path("out");
+  ASSERT_EQ(::mkfifo(tick.c_str(), 0600), 0);
+  // One numbered line per tick; the number survives restarts of the service.
+  sb.add_service("numbers",
+                 "n=$(cat " + counter + " 2>/dev/null || echo 0)\n"
+                 "while read t < " + tick + "; do\n"
+                 "  n=$((n + 1)); echo $n > " + counter + "; echo \"line $n\"\n"
+                 "done",
+                 {{"restart-min-interval", "0"},
+                  {"log/run", "#!/bin/sh\nwhile IFS= read -r l; do echo \"$l\" >> " + out +
+                                  "; done\n"},
+                  {"log/restart-min-interval", "0"}});
+  sb.start_svscan();
+  sb.wait("up", "numbers");
+  sb.wait("up", "numbers/log");
+  std::string expected;
+  int service_kills = 0, logger_kills = 0;
+  for (int i = 1; i <= 30; ++i) {
+    write_fifo(tick, "x\n");
+    expected += "line " + std::to_string(i) + "\n";
+    ASSERT_TRUE(eventually([&] { return read_text(out) == expected; },
+                           "logger output to hold lines 1.." + std::to_string(i),
+                           [&] { return "out:\n" + read_text(out); }));
+    // Each kill lands after the line is out, so a lost line would be the pipe's fault.
+    if (i % 3 == 0) {
+      const pid_t logger = sb.status("numbers/log")->pid;
+      ::kill(logger, SIGKILL);
+      ++logger_kills;
+      if (i % 6 == 0) sb.wait_new_pid("numbers/log", logger);  // else: the next line waits in the pipe
+    }
+    if (i % 4 == 0) {
+      const pid_t service = sb.status("numbers")->pid;
+      ::kill(service, SIGKILL);
+      ++service_kills;
+      sb.wait_new_pid("numbers", service);
+    }
+  }
+  EXPECT_EQ(logger_kills, 10);
+  EXPECT_EQ(service_kills, 7);
 }
 
 TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
