@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
   uv_loop_t* loop = uv_default_loop();
   int code = 0;
   {
-    svkit::supervise::Supervisor supervisor(loop, dir, name,
-                                            svkit::Paths::from_environment().log_dir);
+    svkit::supervise::Supervisor supervisor(loop, dir, name, svkit::Paths::from_environment());
     if (auto error = supervisor.open(); !error.empty()) {
       spdlog::error("{}", error);
       code = error.find("already supervised") != std::string::npos ? 1 : 111;

@@ -18,6 +18,9 @@
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
+#include "../state/planned_stop.hpp"
+#include "../state/profile_state.hpp"
+#include "../state/runtime_record.hpp"
 
 namespace svkit::supervise {
 
@@ -47,9 +50,15 @@ void Supervisor::dispatch(Event event) {
   (this->*kTransitions[size_t(state_)][size_t(event)])();
 }
 
-Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, std::string log_dir)
-    : loop_(loop), dir_(std::move(dir)), name_(std::move(name)), log_dir_(std::move(log_dir)) {
+Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths)
+    : loop_(loop),
+      dir_(std::move(dir)),
+      name_(std::move(name)),
+      log_dir_(paths.log_dir),
+      state_dir_(paths.state_dir),
+      instance_(state::read_instance_id(paths.rundir)) {
   status_.name = name_;
+  if (state::is_profile(state_dir_, name_)) profile_dir_ = state::profile_dir(state_dir_, name_);
 }
 
 Supervisor::~Supervisor() = default;
@@ -230,8 +239,10 @@ void Supervisor::run_died() {
   ExitInfo exit{WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
                 now_ms()};
   status_.last_exit = exit;
+  consume_planned_stop(run_pid_, status_.pid_start_time);
   run_pid_ = 0;
   ::unlink((dir_ + "/supervise/pid").c_str());
+  record_exited(exit);
   if (!config_.has_finish) {
     after_run();
     return;
@@ -355,9 +366,8 @@ void Supervisor::start_run() {
   }
   nlohmann::json pid_record = {{"pid", run_pid_}, {"start_time", status_.pid_start_time}};
   write_file_atomic(dir_ + "/supervise/pid", pid_record.dump() + "\n", false);
-  const pid_t pid = run_pid_;
   enter(State::up, RunState::up);
-  status_.pid = pid;
+  record_started();
   status_.ready_since_ms = config_.notification_fd ? 0 : status_.since_ms;
   publish();
 }
@@ -400,6 +410,50 @@ void Supervisor::report_error(const std::string& line) {
   constexpr size_t kKept = 8;
   if (runtime_errors_.size() == kKept) runtime_errors_.erase(runtime_errors_.begin());
   runtime_errors_.push_back(line);
+}
+
+// ---- persisted profiles ----------------------------------------------------------
+
+// Only an operator's marker for exactly this process instance turns its exit
+// into want-down; anything else is signal-initiated and changes no intent.
+void Supervisor::consume_planned_stop(pid_t pid, uint64_t start_time) {
+  const std::string path = state::marker_path(dir_);
+  const auto verdict = state::judge_marker(read_file(path), pid, start_time, now_ms());
+  if (verdict == state::MarkerVerdict::absent) return;
+  ::unlink(path.c_str());
+  if (verdict != state::MarkerVerdict::operator_stop) {
+    spdlog::info("planned-stop: {} ignored; the exit counts as signal-initiated",
+                 state::to_string(verdict));
+    return;
+  }
+  status_.want_up = false;
+  status_.once = false;
+  status_.want_by = "operator";
+  // svctl down has persisted want=down already; a marker from another tool has not.
+  if (!profile_dir_.empty() &&
+      state::read_profile_state(state::state_file(state_dir_, name_)).state.want_up) {
+    if (auto err = state::set_want(state_dir_, name_, false, "planned-stop"); !err.empty()) {
+      report_error(err);
+    }
+  }
+}
+
+void Supervisor::record_started() {
+  if (profile_dir_.empty()) return;
+  auto err = state::write_pid_record(profile_dir_, {run_pid_, status_.pid_start_time, instance_});
+  if (err.empty()) {
+    err = state::record_observation(
+        state_dir_, name_, {"started", now_ms(), run_pid_, -1, 0, instance_});
+  }
+  if (!err.empty()) report_error(err);
+}
+
+void Supervisor::record_exited(const ExitInfo& exit) {
+  if (profile_dir_.empty()) return;
+  ::unlink(state::pid_record_path(profile_dir_).c_str());
+  auto err = state::record_observation(
+      state_dir_, name_, {"exited", exit.at_ms, status_.pid, exit.code, exit.signal, instance_});
+  if (!err.empty()) report_error(err);
 }
 
 // ---- event sources -------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../lib/fd.hpp"
+#include "../lib/paths.hpp"
 #include "../lib/status.hpp"
 #include "../lib/uv.hpp"
 #include "config.hpp"
@@ -43,7 +44,7 @@ class Supervisor {
   };
 
   // `dir` is the service directory; `name` its name in status and logs.
-  Supervisor(uv_loop_t* loop, std::string dir, std::string name, std::string log_dir);
+  Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths);
   ~Supervisor();
 
   // Takes the lock and opens the control FIFO. Returns an error line, or
@@ -91,6 +92,10 @@ class Supervisor {
   void enter(State state, RunState shown);
   void publish();
   void report_error(const std::string& line);
+  // Persisted-profile hooks (DESIGN.md "Planned-stop markers", "Persisted profile state").
+  void consume_planned_stop(pid_t pid, uint64_t start_time);
+  void record_started();
+  void record_exited(const ExitInfo& exit);
 
   // Event sources.
   void on_sigchld();
@@ -103,6 +108,9 @@ class Supervisor {
   std::string dir_;
   std::string name_;
   std::string log_dir_;
+  std::string state_dir_;
+  std::string profile_dir_;  // empty unless the service is a persisted profile
+  std::string instance_;
   ServiceConfig config_;
   std::vector<std::string> config_errors_;
   std::vector<std::string> runtime_errors_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,7 +19,12 @@
 #include "../lib/files.hpp"
 #include "../lib/paths.hpp"
 #include "../lib/status.hpp"
+#include "../lib/proc.hpp"
+#include "../state/planned_stop.hpp"
+#include "../state/profile_state.hpp"
+#include "../state/slot.hpp"
 #include "stat_line.hpp"
+#include <filesystem>
 
 namespace svkit::svctl {
 
@@ -84,6 +90,159 @@ int send_letters(const Context& ctx, const std::string& letters,
     }
   }
   return code;
+}
+
+namespace {
+
+int persist_want(const Context& ctx, const std::string& name, bool want_up, const char* by) {
+  if (!state::is_profile(ctx.state_dir, name)) return exit_code::kOk;
+  if (auto err = state::set_want(ctx.state_dir, name, want_up, by); !err.empty()) {
+    error_line(name + ": cannot persist want=" + (want_up ? "up" : "down") + ": " + err);
+    return exit_code::kSystem;
+  }
+  return exit_code::kOk;
+}
+
+// Names the running instance (pid and start time) in the marker; a service
+// that is not up has nothing to mark.
+int write_marker_for(const Context& ctx, const std::string& name, bool required) {
+  const std::string dir = ctx.scandir + "/" + name;
+  auto status = is_supervised(dir) ? read_status(dir) : std::nullopt;
+  if (!status) {
+    if (required) error_line(name + ": not supervised");
+    return required ? exit_code::kNotSupervised : exit_code::kOk;
+  }
+  if (status->state != RunState::up || status->pid <= 0) {
+    if (required) error_line(name + ": not up; no planned-stop marker written");
+    return required ? exit_code::kNotSupervised : exit_code::kOk;
+  }
+  const auto start_time = process_start_time(status->pid);
+  if (!start_time || *start_time != status->pid_start_time) {
+    if (required) error_line(name + ": its process is gone; no planned-stop marker written");
+    return required ? exit_code::kNotSupervised : exit_code::kOk;
+  }
+  if (auto err = state::write_marker(dir, {status->pid, *start_time, now_ms()}); !err.empty()) {
+    error_line(name + ": " + err);
+    return errno == EACCES ? exit_code::kPermission : exit_code::kSystem;
+  }
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+int up(const Context& ctx, const std::vector<std::string>& names) {
+  int code = exit_code::kOk;
+  for (const auto& name : names) {
+    code = worse(code, persist_want(ctx, name, true, "svctl up"));
+    code = worse(code, send_letters(ctx, "u", {name}));
+  }
+  return code;
+}
+
+int down(const Context& ctx, const std::vector<std::string>& names) {
+  int code = exit_code::kOk;
+  for (const auto& name : names) {
+    code = worse(code, write_marker_for(ctx, name, false));
+    code = worse(code, persist_want(ctx, name, false, "svctl down"));
+    code = worse(code, send_letters(ctx, "d", {name}));
+  }
+  return code;
+}
+
+int mark_stop(const Context& ctx, const std::vector<std::string>& names) {
+  int code = exit_code::kOk;
+  for (const auto& name : names) code = worse(code, write_marker_for(ctx, name, true));
+  return code;
+}
+
+namespace {
+
+std::string shell_quote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+int add(const Context& ctx, const std::string& name, const std::vector<std::string>& command) {
+  if (name.find('/') != std::string::npos) {
+    error_line("\"" + name + "\" is not a profile name");
+    return exit_code::kUsage;
+  }
+  const std::string profile = state::profile_dir(ctx.state_dir, name);
+  if (path_exists(profile)) {
+    error_line(name + ": a profile of that name exists already (svctl remove it first)");
+    return exit_code::kUsage;
+  }
+  if (path_exists(ctx.scandir + "/" + name)) {
+    error_line(name + ": the scandir already has a service of that name");
+    return exit_code::kUsage;
+  }
+  std::string run = "#!/bin/sh\nexec";
+  for (const auto& word : command) run += " " + shell_quote(word);
+  run += "\n";
+  // Built aside and renamed, so reconcile never sees half a profile.
+  const std::string staging = state::profiles_dir(ctx.state_dir) + "/." + name + ".new";
+  std::error_code ignored;
+  std::filesystem::remove_all(staging, ignored);
+  std::string err;
+  if (!make_dirs(staging + "/service")) {
+    err = "cannot create " + staging + "/service: " + std::strerror(errno);
+  }
+  if (err.empty()) err = write_file_atomic(staging + "/service/run", run, true);
+  if (err.empty() && ::chmod((staging + "/service/run").c_str(), 0755) != 0) {
+    err = std::string("chmod: ") + std::strerror(errno);
+  }
+  state::ProfileState fresh;
+  fresh.want_up = true;
+  fresh.by = "svctl add";
+  fresh.updated_at = rfc3339(now_ms());
+  if (err.empty()) err = state::write_profile_state(staging + "/state.json", fresh);
+  if (err.empty() && ::rename(staging.c_str(), profile.c_str()) != 0) {
+    err = "cannot rename " + staging + ": " + std::strerror(errno);
+  }
+  if (!err.empty()) {
+    std::filesystem::remove_all(staging, ignored);
+    error_line(name + ": " + err);
+    return exit_code::kSystem;
+  }
+  if (auto slot_err = state::build_slot(ctx.scandir, profile + "/service", name, true);
+      !slot_err.empty()) {
+    error_line(name + ": profile saved, but " + slot_err);
+    return exit_code::kSystem;
+  }
+  state::request_rescan(ctx.rundir);
+  return exit_code::kOk;
+}
+
+int remove(const Context& ctx, const std::string& name) {
+  if (!state::is_profile(ctx.state_dir, name)) {
+    error_line(name + ": no such profile in " + state::profiles_dir(ctx.state_dir));
+    return exit_code::kNotSupervised;
+  }
+  const std::string slot = ctx.scandir + "/" + name;
+  if (is_supervised(slot)) {
+    write_marker_for(ctx, name, false);
+    send_letters(ctx, "d", {name});
+    // Bounded: a service that will not stop is SIGKILLed by its timeout-kill.
+    wait_for(ctx, "down", 60'000, {name});
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(slot, ec);
+  if (!ec) std::filesystem::remove_all(state::profile_dir(ctx.state_dir, name), ec);
+  if (ec) {
+    error_line(name + ": cannot delete: " + ec.message());
+    return exit_code::kSystem;
+  }
+  state::request_rescan(ctx.rundir);
+  return exit_code::kOk;
 }
 
 int stat(const Context& ctx, const std::vector<std::string>& names, bool json) {

@@ -27,6 +27,14 @@ struct Context {
 
 int send_letters(const Context& ctx, const std::string& letters,
                  const std::vector<std::string>& names);
+// up and down also persist `want` for a persisted profile; down first writes
+// the planned-stop marker for the instance it stops.
+int up(const Context& ctx, const std::vector<std::string>& names);
+int down(const Context& ctx, const std::vector<std::string>& names);
+int mark_stop(const Context& ctx, const std::vector<std::string>& names);
+// Dynamic profiles: STATE/profiles/NAME/{service/run,state.json} and a slot.
+int add(const Context& ctx, const std::string& name, const std::vector<std::string>& command);
+int remove(const Context& ctx, const std::string& name);
 int stat(const Context& ctx, const std::vector<std::string>& names, bool json);
 int wait_for(const Context& ctx, const std::string& condition, std::optional<int64_t> timeout_ms,
              const std::vector<std::string>& names);

@@ -17,8 +17,6 @@ struct LetterCommand {
 };
 
 constexpr LetterCommand kLetterCommands[] = {
-    {"up", "u", "want up: start the service, restart it when it dies"},
-    {"down", "d", "want down: stop it (down-signal, then SIGKILL after timeout-kill)"},
     {"once", "o", "start it once, do not restart it"},
     {"restart", "r", "stop it with its down-signal; it comes back up"},
     {"term", "t", "send SIGTERM"},
@@ -48,6 +46,36 @@ int main(int argc, char** argv) {
       action = [&, letters] { return send_letters(ctx, letters, names); };
     });
   }
+
+  auto* up_cmd = app.add_subcommand("up", "want up (persisted for a profile): start it, keep it up");
+  up_cmd->add_option("names", names, "services")->required();
+  up_cmd->callback([&] { action = [&] { return up(ctx, names); }; });
+  auto* down_cmd = app.add_subcommand(
+      "down", "planned-stop marker, want down (persisted for a profile), then stop it");
+  down_cmd->add_option("names", names, "services")->required();
+  down_cmd->callback([&] { action = [&] { return down(ctx, names); }; });
+  auto* mark_cmd = app.add_subcommand(
+      "mark-stop", "write the planned-stop marker only, before sending your own signal");
+  mark_cmd->add_option("names", names, "services")->required();
+  mark_cmd->callback([&] { action = [&] { return mark_stop(ctx, names); }; });
+
+  std::string profile_name;
+  std::vector<std::string> command;
+  auto* add_cmd = app.add_subcommand("add", "register a dynamic profile service: add NAME [--] CMD...");
+  add_cmd->add_option("name", profile_name, "profile name")->required();
+  add_cmd->add_option("command", command, "the command the service execs")->required();
+  add_cmd->positionals_at_end();
+  add_cmd->callback([&] {
+    names = {profile_name};
+    if (!command.empty() && command.front() == "--") command.erase(command.begin());
+    action = [&] { return add(ctx, profile_name, command); };
+  });
+  auto* remove_cmd = app.add_subcommand("remove", "stop and delete a dynamic profile service");
+  remove_cmd->add_option("name", profile_name, "profile name")->required();
+  remove_cmd->callback([&] {
+    names = {profile_name};
+    action = [&] { return remove(ctx, profile_name); };
+  });
 
   bool json = false;
   auto* stat_cmd = app.add_subcommand("stat", "one line per service (all when none named)");

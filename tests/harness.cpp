@@ -22,6 +22,7 @@ std::string program_path(const std::string& program) {
   if (program == "supervise") return SVKIT_TEST_SUPERVISE;
   if (program == "svscan") return SVKIT_TEST_SVSCAN;
   if (program == "svctl") return SVKIT_TEST_SVCTL;
+  if (program == "reconcile") return SVKIT_TEST_RECONCILE;
   ADD_FAILURE() << "unknown program " << program;
   return {};
 }
@@ -50,7 +51,7 @@ Sandbox::Sandbox() {
   root_ = tmpl;
   for (auto dir : {"/service", "/run", "/log", "/state", "/libexec"}) make_dirs(root_ + dir);
   libexec_ = root_ + "/libexec";
-  for (auto program : {"supervise", "svscan", "svctl"}) {
+  for (auto program : {"supervise", "svscan", "svctl", "reconcile"}) {
     std::filesystem::create_symlink(program_path(program), libexec_ + "/" + program);
   }
 }

@@ -1,0 +1,159 @@
+#include "profile_state.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include "../lib/clock.hpp"
+#include "../lib/fd.hpp"
+#include "../lib/files.hpp"
+
+namespace svkit::state {
+
+void to_json(nlohmann::json& j, const Observation& o) {
+  j = {{"event", o.event}, {"at", rfc3339(o.at_ms)}, {"at_ms", o.at_ms},
+       {"pid", o.pid},     {"code", o.code},         {"signal", o.signal},
+       {"instance", o.instance}};
+}
+
+void from_json(const nlohmann::json& j, Observation& o) {
+  j.at("event").get_to(o.event);
+  if (o.event != "started" && o.event != "exited") {
+    throw nlohmann::json::other_error::create(501, "last.event must be started or exited", &j);
+  }
+  j.at("at_ms").get_to(o.at_ms);
+  j.at("pid").get_to(o.pid);
+  j.at("code").get_to(o.code);
+  j.at("signal").get_to(o.signal);
+  j.at("instance").get_to(o.instance);
+}
+
+void to_json(nlohmann::json& j, const ProfileState& s) {
+  j = {{"schema", s.schema},
+       {"want", s.want_up ? "up" : "down"},
+       {"updated_at", s.updated_at},
+       {"by", s.by}};
+  if (s.last) j["last"] = *s.last;
+}
+
+void from_json(const nlohmann::json& j, ProfileState& s) {
+  j.at("schema").get_to(s.schema);
+  if (s.schema != 1) {
+    throw nlohmann::json::other_error::create(501, "unknown schema " + std::to_string(s.schema),
+                                              &j);
+  }
+  const auto want = j.at("want").get<std::string>();
+  if (want != "up" && want != "down") {
+    throw nlohmann::json::other_error::create(501, "want must be \"up\" or \"down\"", &j);
+  }
+  s.want_up = want == "up";
+  j.at("updated_at").get_to(s.updated_at);
+  j.at("by").get_to(s.by);
+  if (j.contains("last") && !j.at("last").is_null()) {
+    s.last = j.at("last").get<Observation>();
+  } else {
+    s.last.reset();
+  }
+}
+
+namespace {
+ProfileState conservative_default() {
+  ProfileState s;
+  s.want_up = false;
+  return s;
+}
+}  // namespace
+
+ReadResult parse_profile_state(const std::string& text) {
+  ReadResult result{ReadOutcome::corrupt, conservative_default(), {}};
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    result.error = "state file is empty";
+    return result;
+  }
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded()) {
+    result.error = "state file is not JSON (truncated?)";
+    return result;
+  }
+  try {
+    result.state = json.get<ProfileState>();
+    result.outcome = ReadOutcome::ok;
+  } catch (const nlohmann::json::exception& e) {
+    std::string what = e.what();
+    // "[json.exception.type_error.302] type must be ..." → keep the message part.
+    if (auto bracket = what.find("] "); bracket != std::string::npos) what.erase(0, bracket + 2);
+    result.error = "state file is invalid: " + what;
+  }
+  return result;
+}
+
+ReadResult read_profile_state(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) {
+    const bool missing = !path_exists(path);
+    return {missing ? ReadOutcome::missing : ReadOutcome::corrupt, conservative_default(),
+            std::string(missing ? "no state file " : "cannot read ") + path};
+  }
+  auto result = parse_profile_state(*text);
+  if (result.outcome != ReadOutcome::ok) result.error += " (" + path + ")";
+  return result;
+}
+
+std::string write_profile_state(const std::string& path, const ProfileState& state) {
+  nlohmann::json j = state;
+  return write_file_atomic(path, j.dump() + "\n", true);
+}
+
+std::string profiles_dir(const std::string& state_dir) { return state_dir + "/profiles"; }
+
+std::string profile_dir(const std::string& state_dir, const std::string& name) {
+  return profiles_dir(state_dir) + "/" + name;
+}
+
+std::string state_file(const std::string& state_dir, const std::string& name) {
+  return profile_dir(state_dir, name) + "/state.json";
+}
+
+bool is_profile(const std::string& state_dir, const std::string& name) {
+  return is_safe_name(name) && is_directory(profile_dir(state_dir, name) + "/service");
+}
+
+namespace {
+
+// An exclusive lock on the profile's state.lock for one read-modify-write.
+class ProfileLock {
+ public:
+  ProfileLock(const std::string& state_dir, const std::string& name)
+      : fd_(::open((profile_dir(state_dir, name) + "/state.lock").c_str(),
+                   O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_) ::flock(fd_.get(), LOCK_EX);
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace
+
+std::string set_want(const std::string& state_dir, const std::string& name, bool want_up,
+                     const std::string& by) {
+  ProfileLock lock(state_dir, name);
+  const std::string path = state_file(state_dir, name);
+  auto current = read_profile_state(path);
+  ProfileState next = current.outcome == ReadOutcome::ok ? current.state : ProfileState{};
+  next.want_up = want_up;
+  next.by = by;
+  next.updated_at = rfc3339(now_ms());
+  return write_profile_state(path, next);
+}
+
+std::string record_observation(const std::string& state_dir, const std::string& name,
+                               const Observation& observation) {
+  ProfileLock lock(state_dir, name);
+  const std::string path = state_file(state_dir, name);
+  auto current = read_profile_state(path);
+  if (current.outcome != ReadOutcome::ok) return {};
+  current.state.last = observation;
+  return write_profile_state(path, current.state);
+}
+
+}  // namespace svkit::state

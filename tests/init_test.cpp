@@ -1,0 +1,515 @@
+// svinit as a real PID 1: `unshare --pid --fork --mount-proc` gives it a PID
+// namespace of its own (and a mount namespace, where it mounts its tmpfs
+// scandir). The test reads svinit's view of the files through
+// /proc/PID/root, and reaches the services with `svctl -s` through the same
+// path: pids in status.json are namespace pids, never signalled from here.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "../lib/fd.hpp"
+#include "../lib/files.hpp"
+#include "../lib/spawn.hpp"
+#include "harness.hpp"
+
+namespace svkit::test {
+namespace {
+
+constexpr const char* kUnshare = "/usr/bin/unshare";
+constexpr const char* kNoNamespaces =
+    "unshare --pid --fork --mount-proc does not work here (it needs root)";
+const std::string kSvinit = SVKIT_TEST_SVINIT;
+
+bool namespaces_work() {
+  static const bool works = [] {
+    if (::access(kUnshare, X_OK) != 0) return false;
+    auto probe = spawn(SpawnRequest{{kUnshare, "--pid", "--fork", "--mount-proc", "true"},
+                                    {},
+                                    {},
+                                    {{0, -1}, {1, -1}, {2, -1}},
+                                    true});
+    return probe.pid > 0 && wait_child(probe.pid) == 0;
+  }();
+  return works;
+}
+
+void add_static_service(Sandbox& sb, const std::string& name, const std::string& run_body,
+                        const std::map<std::string, std::string>& files = {}) {
+  sb.write("services.d/" + name + "/run", "#!/bin/sh\n" + run_body + "\n", true);
+  for (const auto& [file, content] : files) {
+    sb.write("services.d/" + name + "/" + file, content, file == "finish");
+  }
+}
+
+void add_hook(Sandbox& sb, const std::string& name, const std::string& body) {
+  sb.write("cont-init.d/" + name, "#!/bin/sh\n" + body + "\n", true);
+}
+
+size_t lines_with(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  size_t count = 0;
+  for (std::string line; std::getline(in, line);) count += line.find(needle) != std::string::npos;
+  return count;
+}
+
+// One svinit boot. As PID 1 of new namespaces by default; with
+// `pid_namespace` false it only gets a private mount namespace (for its
+// tmpfs) and runs as an ordinary child of the test.
+class Container {
+ public:
+  Container(Sandbox& sb, const std::vector<std::string>& cmd,
+            const std::map<std::string, std::string>& env = {}, bool pid_namespace = true)
+      : sb_(sb), pid_namespace_(pid_namespace) {
+    static int boots = 0;
+    const std::string log = sb.path("svinit-" + std::to_string(++boots));
+    err_path_ = log + ".err";
+    UniqueFd out(::open((log + ".out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    UniqueFd err(::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    std::vector<std::string> argv{kUnshare};
+    if (pid_namespace) {
+      argv.insert(argv.end(), {"--pid", "--fork", "--mount-proc", "--kill-child"});
+    } else {
+      argv.push_back("--mount");
+    }
+    argv.insert(argv.end(), {kSvinit, "--"});
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    auto started = spawn(SpawnRequest{
+        argv, environment(env), sb.root(), {{0, -1}, {1, out.get()}, {2, err.get()}}, true});
+    EXPECT_GT(started.pid, 0) << "cannot start unshare: " << std::strerror(started.error);
+    unshare_pid_ = started.pid;
+  }
+
+  ~Container() {
+    if (unshare_pid_ > 0 && exit_code_ < 0) {
+      ::kill(unshare_pid_, SIGKILL);  // --kill-child takes svinit, and so the namespace, down
+      wait_child(unshare_pid_);
+    }
+  }
+
+  // svinit's exit code, -1 when it did not exit in time.
+  int wait(std::chrono::milliseconds deadline = kDeadline) {
+    if (exit_code_ < 0) exit_code_ = wait_child(unshare_pid_, deadline);
+    return exit_code_;
+  }
+
+  // svinit's pid as the test sees it: unshare's child, or unshare itself
+  // (which execs svinit) without a PID namespace.
+  pid_t init_pid() {
+    if (init_pid_ > 0) return init_pid_;
+    if (!pid_namespace_) return init_pid_ = unshare_pid_;
+    const std::string children = "/proc/" + std::to_string(unshare_pid_) + "/task/" +
+                                 std::to_string(unshare_pid_) + "/children";
+    eventually([&] { return !read_text(children).empty(); }, "unshare to fork svinit");
+    init_pid_ = std::atoi(read_text(children).c_str());
+    return init_pid_;
+  }
+
+  // `path` as svinit sees it, in its mount namespace.
+  std::string inside(const std::string& path) {
+    return "/proc/" + std::to_string(init_pid()) + "/root" + path;
+  }
+  std::optional<Status> status(const std::string& name) {
+    return read_status(inside(sb_.service_dir(name)));
+  }
+  CommandResult svctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-s", inside(sb_.scandir())});
+    return sb_.svctl(args);
+  }
+  std::string err() const { return read_text(err_path_); }
+
+  void wait_up(const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+      eventually([&] { return is_directory(inside(sb_.service_dir(name))); },
+                 name + " in svinit's scandir", [&] { return err(); });
+    }
+    std::vector<std::string> args{"wait", "up", "-t", std::to_string(kDeadline.count())};
+    args.insert(args.end(), names.begin(), names.end());
+    auto waited = svctl(args);
+    EXPECT_EQ(waited.exit_code, 0) << waited.err << "\nsvinit:\n" << err();
+  }
+
+  pid_t wait_new_pid(const std::string& name, pid_t old_pid) {
+    pid_t pid = 0;
+    eventually(
+        [&] {
+          auto s = status(name);
+          pid = s && s->state == RunState::up ? s->pid : 0;
+          return pid > 0 && pid != old_pid;
+        },
+        name + " up again with another pid", [&] { return err(); });
+    return pid;
+  }
+
+ private:
+  std::vector<std::string> environment(const std::map<std::string, std::string>& overrides) {
+    std::map<std::string, std::string> env{
+        {"SVKIT_SERVICES_DIR", sb_.path("services.d")},
+        {"SVKIT_CONT_INIT_DIR", sb_.path("cont-init.d")},
+        {"SVKIT_SERVICES_GRACETIME", "10000"},
+        {"SVKIT_KILL_GRACETIME", "5000"},
+    };
+    for (const auto& entry : sb_.env()) {
+      const auto eq = entry.find('=');
+      env[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    for (const auto& [name, value] : overrides) env[name] = value;
+    std::vector<std::string> out;
+    for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+    return out;
+  }
+
+  Sandbox& sb_;
+  bool pid_namespace_;
+  std::string err_path_;
+  pid_t unshare_pid_ = 0;
+  pid_t init_pid_ = 0;
+  int exit_code_ = -1;
+};
+
+// A service that writes SIGNAL into `file` when it gets it, then exits.
+std::string traps(const std::string& signal, const std::string& file) {
+  return "trap 'echo " + signal + " > " + file + "; exit 0' " + signal + "\nsleep 100000 &\nwait";
+}
+
+// ---- exit codes ------------------------------------------------------------------
+
+TEST(Svinit, ExitsWithCmdExitCode) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  Container c(sb, {"/bin/sh", "-c", "exit 3"});
+  EXPECT_EQ(c.wait(), 3) << c.err();
+}
+
+TEST(Svinit, CmdKilledBySignalGives128PlusSignal) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  Container c(sb, {"/bin/sh", "-c", "kill -9 $$"});
+  EXPECT_EQ(c.wait(), 137) << c.err();
+}
+
+TEST(Svinit, SigtermStopsEveryServiceWithItsDownSignalBeforeTheGrace) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(sb, "a", traps("TERM", sb.path("a.got")));
+  add_static_service(sb, "b", traps("TERM", sb.path("b.got")));
+  add_static_service(sb, "c", traps("HUP", sb.path("c.got")), {{"down-signal", "HUP"}});
+  // A grace far beyond the wait below: stage 3 must end when the services do.
+  Container c(sb, {}, {{"SVKIT_SERVICES_GRACETIME", "120000"}});
+  c.wait_up({"a", "b", "c"});
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(kDeadline), 0) << c.err();
+  EXPECT_EQ(read_text(sb.path("a.got")), "TERM\n");
+  EXPECT_EQ(read_text(sb.path("b.got")), "TERM\n");
+  EXPECT_EQ(read_text(sb.path("c.got")), "HUP\n");
+  EXPECT_EQ(lines_with(c.err(), "still running"), 0u) << c.err();
+}
+
+TEST(Svinit, ServiceIgnoringSigtermIsKilledAfterTheGrace) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  // timeout-kill 0: supervise never escalates, so only svinit's grace ends it.
+  add_static_service(sb, "stubborn", "trap '' TERM\nexec sleep 100000", {{"timeout-kill", "0"}});
+  Container c(sb, {}, {{"SVKIT_SERVICES_GRACETIME", "500"}});
+  c.wait_up({"stubborn"});
+  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(500));
+  EXPECT_EQ(lines_with(c.err(), "services still running after 500 ms"), 1u) << c.err();
+}
+
+TEST(Svinit, SignalsAreForwardedToCmd) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  sb.write("cmd.sh",
+           "#!/bin/sh\ntrap 'echo hup > " + sb.path("got") + "; exit 5' HUP\necho > " +
+               sb.path("ready") + "\nsleep 100000 &\nwait\n",
+           true);
+  Container c(sb, {sb.path("cmd.sh")});
+  eventually([&] { return path_exists(sb.path("ready")); }, "CMD started", [&] { return c.err(); });
+  ASSERT_EQ(::kill(c.init_pid(), SIGHUP), 0);
+  EXPECT_EQ(c.wait(), 5) << c.err();
+  EXPECT_EQ(read_text(sb.path("got")), "hup\n");
+}
+
+TEST(Svinit, SigtermIsForwardedToCmdAndTheStopIsClean) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  sb.write("cmd.sh",
+           "#!/bin/sh\ntrap 'echo term > " + sb.path("got") + "; exit 9' TERM\necho > " +
+               sb.path("ready") + "\nsleep 100000 &\nwait\n",
+           true);
+  Container c(sb, {sb.path("cmd.sh")});
+  eventually([&] { return path_exists(sb.path("ready")); }, "CMD started", [&] { return c.err(); });
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << "a stop asked for by signal exits 0\n" << c.err();
+  EXPECT_EQ(read_text(sb.path("got")), "term\n");
+}
+
+// ---- essential services ------------------------------------------------------------
+
+TEST(Svinit, EssentialServiceFailingForGoodStopsTheContainer) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(
+      sb, "core", "exec sleep 100000",
+      {{"essential", ""}, {"finish", "#!/bin/sh\nexit 125\n"}, {"restart-min-interval", "0"}});
+  add_static_service(sb, "helper", "exec sleep 100000");
+  Container c(sb, {});
+  c.wait_up({"core", "helper"});
+  EXPECT_EQ(c.svctl({"kill", "core"}).exit_code, 0);
+  EXPECT_EQ(c.wait(), 137) << c.err();
+  EXPECT_EQ(lines_with(c.err(), "essential service core is down for good"), 1u) << c.err();
+}
+
+TEST(Svinit, EssentialNowStopsTheContainerAtTheFirstExit) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(sb, "core", "exec sleep 100000",
+                     {{"essential", "now\n"}, {"restart-min-interval", "0"}});
+  Container c(sb, {});
+  c.wait_up({"core"});
+  EXPECT_EQ(c.svctl({"kill", "core"}).exit_code, 0);
+  EXPECT_EQ(c.wait(), 137) << c.err();
+}
+
+TEST(Svinit, OrdinaryServiceIsRestartedAndTheContainerStaysUp) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(sb, "plain", "exec sleep 100000", {{"restart-min-interval", "0"}});
+  Container c(sb, {});
+  c.wait_up({"plain"});
+  const pid_t first = c.status("plain")->pid;
+  EXPECT_EQ(c.svctl({"kill", "plain"}).exit_code, 0);
+  c.wait_new_pid("plain", first);
+  EXPECT_TRUE(process_alive(c.init_pid())) << c.err();
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
+
+// ---- reaping -------------------------------------------------------------------------
+
+TEST(Svinit, OrphansAreReapedAndNoZombieStays) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  // Leaves an orphan (its parent shell exits at once) that writes its pid to
+  // TAG.pid and ends when TAG.fifo is written.
+  auto orphan = [&](const std::string& tag) {
+    ::mkfifo(sb.path(tag + ".fifo").c_str(), 0600);
+    return "sh -c 'sh -c \"echo \\$\\$ > " + sb.path(tag + ".pid") + "; exec cat " +
+           sb.path(tag + ".fifo") + " > /dev/null\" &'\n";
+  };
+  // The service's orphan goes to svscan (a subreaper), CMD's to svinit.
+  add_static_service(sb, "forker", orphan("svc") + "exec sleep 100000");
+  // CMD releases each orphan, waits (bounded) until it is reaped, and reports
+  // what it saw from inside the namespace.
+  std::string script =
+      "#!/bin/sh\n"
+      "wait_file() { n=0; until [ -s \"$1\" ] || [ $n -ge 1000 ]; do sleep 0.01; n=$((n+1)); "
+      "done; }\n"
+      "release() {\n"
+      "  wait_file \"$1.pid\"\n"
+      "  [ -s \"$1.pid\" ] || { echo \"${1##*/}: never started\"; return; }\n"
+      "  pid=$(cat \"$1.pid\"); echo go > \"$1.fifo\"\n"
+      "  n=0; while kill -0 \"$pid\" 2>/dev/null && [ $n -lt 1000 ]; do sleep 0.01; "
+      "n=$((n+1)); done\n"
+      "  if kill -0 \"$pid\" 2>/dev/null; then echo \"${1##*/}: not reaped\"; "
+      "else echo \"${1##*/}: reaped\"; fi\n"
+      "}\n";
+  script += orphan("cmd");
+  script += "{\n";
+  script += "  wait_file " + sb.path("cmd.pid") + "\n";
+  script += "  echo \"orphan ppid=$(ps -o ppid= -p \"$(cat " + sb.path("cmd.pid") +
+            ")\" | tr -d ' ')\"\n";
+  script += "  release " + sb.path("cmd") + "\n";
+  script += "  release " + sb.path("svc") + "\n";
+  script += "  echo \"zombies=$(ps -o stat= -e | grep -c '^Z')\"\n";
+  script += "} > " + sb.path("report") + "\n";
+  sb.write("cmd.sh", script, true);
+  Container c(sb, {sb.path("cmd.sh")});
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_EQ(read_text(sb.path("report")), "orphan ppid=1\ncmd: reaped\nsvc: reaped\nzombies=0\n")
+      << c.err();
+}
+
+TEST(Svinit, AsAPlainProcessItReapsAndStopsItsWholeTree) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  // A daemon svinit failed to reap or stop would be re-parented here: no
+  // other process could hide it.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  Sandbox sb;
+  add_hook(sb, "10-daemon", "sleep 100000 > /dev/null 2>&1 &\necho $! > " + sb.path("daemon.pid"));
+  add_static_service(sb, "svc", "exec sleep 100000");
+  Container c(sb, {"/bin/sh", "-c", "exit 4"}, {}, false);
+  EXPECT_EQ(c.wait(), 4) << c.err();
+  const pid_t daemon = std::atoi(read_text(sb.path("daemon.pid")).c_str());
+  ASSERT_GT(daemon, 0);
+  EXPECT_NE(::kill(daemon, 0), 0) << "the hook's daemon outlived svinit, or was not reaped";
+}
+
+// ---- stage 1 -------------------------------------------------------------------------
+
+TEST(Svinit, ScandirIsAFreshTmpfsWithTheStaticServicesCopiedIn) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  sb.write("service/stale/run", "#!/bin/sh\nexec sleep 100000\n", true);  // an earlier boot's slot
+  add_static_service(sb, "web", "exec sleep 100000",
+                     {{"timeout-kill", "2000\n"}, {"data/config", "port=80\n"}});
+  ::chmod(sb.path("services.d/web/data/config").c_str(), 0640);
+  Container c(sb, {});
+  c.wait_up({"web"});
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(c.inside(sb.scandir()).c_str(), &fs), 0);
+  EXPECT_EQ(fs.f_type, TMPFS_MAGIC);
+  EXPECT_FALSE(path_exists(c.inside(sb.service_dir("stale"))));
+  EXPECT_FALSE(path_exists(c.inside(sb.scandir() + "/.web")));
+  struct stat st {};
+  ASSERT_EQ(::stat(c.inside(sb.service_dir("web") + "/run").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  ASSERT_EQ(::stat(c.inside(sb.service_dir("web") + "/data/config").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(read_text(c.inside(sb.service_dir("web") + "/timeout-kill")), "2000\n");
+  const std::string id = read_text(sb.rundir() + "/instance");
+  EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{32}\n"))) << id;
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  // The next boot gets another id.
+  Container again(sb, {"/bin/true"});
+  EXPECT_EQ(again.wait(), 0) << again.err();
+  EXPECT_NE(read_text(sb.rundir() + "/instance"), id);
+}
+
+// ---- stage 2: hooks -----------------------------------------------------------------
+
+TEST(Svinit, HooksRunInNameOrderAfterStage1AndBeforeCmd) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  const std::string order = sb.path("order");
+  add_static_service(sb, "web", "exec sleep 100000");
+  add_hook(sb, "30-c", "[ -x \"$SVKIT_SCANDIR/web/run\" ] && echo c >> " + order);
+  add_hook(sb, "10-a",
+           "echo a >> " + order + "\necho \"$SVKIT_CONT_INIT_DIR\" > " + sb.path("env"));
+  add_hook(sb, "20-b", "echo b >> " + order);
+  add_hook(sb, ".hidden", "echo hidden >> " + order);
+  make_dirs(sb.path("cont-init.d/40-folder"));
+  Container c(sb, {"/bin/sh", "-c", "echo cmd >> " + order});
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_EQ(read_text(order), "a\nb\nc\ncmd\n");
+  EXPECT_EQ(read_text(sb.path("env")), sb.path("cont-init.d") + "\n");
+}
+
+// Hooks a, b (exits 7), c, a service and a CMD that leaves a mark.
+void add_failing_boot(Sandbox& sb) {
+  add_hook(sb, "10-a", "echo a >> " + sb.path("order"));
+  add_hook(sb, "20-b", "echo b >> " + sb.path("order") + "\nexit 7");
+  add_hook(sb, "30-c", "echo c >> " + sb.path("order"));
+  add_static_service(sb, "web", "exec sleep 100000");
+}
+
+TEST(Svinit, FailingHookStopsTheBootByDefault) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_failing_boot(sb);
+  Container c(sb, {"/bin/sh", "-c", "touch " + sb.path("cmd-ran")});
+  EXPECT_EQ(c.wait(), 7) << c.err();
+  EXPECT_EQ(read_text(sb.path("order")), "a\nb\n");
+  EXPECT_FALSE(path_exists(sb.path("cmd-ran")));
+  EXPECT_FALSE(path_exists(sb.rundir() + "/svscan-control")) << "svscan was started";
+  EXPECT_EQ(lines_with(c.err(), "20-b exited 7: stopping the boot"), 1u) << c.err();
+  EXPECT_EQ(lines_with(c.err(), "svinit: error:"), 1u) << c.err();
+}
+
+TEST(Svinit, FailingHookIsReportedAndTheBootGoesOnWithBehaviour1) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_failing_boot(sb);
+  Container c(sb, {"/bin/sh", "-c", "touch " + sb.path("cmd-ran")},
+              {{"SVKIT_BEHAVIOUR_IF_STAGE2_FAILS", "1"}});
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_EQ(read_text(sb.path("order")), "a\nb\nc\n");
+  EXPECT_TRUE(path_exists(sb.path("cmd-ran")));
+  EXPECT_EQ(lines_with(c.err(), "20-b exited 7; going on"), 1u) << c.err();
+}
+
+TEST(Svinit, FailingHookIsSilentWithBehaviour0) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_failing_boot(sb);
+  Container c(sb, {"/bin/sh", "-c", "touch " + sb.path("cmd-ran")},
+              {{"SVKIT_BEHAVIOUR_IF_STAGE2_FAILS", "0"}});
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_EQ(read_text(sb.path("order")), "a\nb\nc\n");
+  EXPECT_TRUE(path_exists(sb.path("cmd-ran")));
+  EXPECT_EQ(lines_with(c.err(), "20-b"), 0u) << c.err();
+}
+
+// ---- bad input -----------------------------------------------------------------------
+
+TEST(SvinitBadInput, NonExecutableHookIsOneClearLine) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_hook(sb, "10-a", "echo a >> " + sb.path("order"));
+  add_hook(sb, "20-plain", "echo plain >> " + sb.path("order"));
+  ::chmod(sb.path("cont-init.d/20-plain").c_str(), 0644);
+  add_hook(sb, "30-c", "echo c >> " + sb.path("order"));
+  Container stops(sb, {"/bin/true"});
+  EXPECT_EQ(stops.wait(), 126) << stops.err();
+  EXPECT_EQ(read_text(sb.path("order")), "a\n");
+  EXPECT_EQ(lines_with(stops.err(), "20-plain is not executable: stopping the boot"), 1u)
+      << stops.err();
+  EXPECT_EQ(lines_with(stops.err(), "svinit: error:"), 1u) << stops.err();
+  // Going on silently still names a hook that cannot run at all.
+  ::unlink(sb.path("order").c_str());
+  Container goes_on(sb, {"/bin/true"}, {{"SVKIT_BEHAVIOUR_IF_STAGE2_FAILS", "0"}});
+  EXPECT_EQ(goes_on.wait(), 0) << goes_on.err();
+  EXPECT_EQ(read_text(sb.path("order")), "a\nc\n");
+  EXPECT_EQ(lines_with(goes_on.err(), "20-plain is not executable; going on"), 1u) << goes_on.err();
+}
+
+TEST(SvinitBadInput, MissingCmdIs127WithOneClearLine) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  Container c(sb, {"/nonexistent/cmd", "arg"});
+  EXPECT_EQ(c.wait(), 127) << c.err();
+  EXPECT_EQ(lines_with(c.err(), "CMD /nonexistent/cmd: not found"), 1u) << c.err();
+  EXPECT_EQ(lines_with(c.err(), "svinit: error:"), 1u) << c.err();
+}
+
+TEST(SvinitBadInput, UnwritableRundirOrScandirIs111WithOneLine) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  sb.write("a-file", "not a folder\n");
+  Container rundir(sb, {"/bin/true"}, {{"SVKIT_RUNDIR", sb.path("a-file/run")}});
+  EXPECT_EQ(rundir.wait(), 111);
+  EXPECT_EQ(lines_with(rundir.err(), "cannot create run dir " + sb.path("a-file/run")), 1u)
+      << rundir.err();
+  EXPECT_EQ(lines_with(rundir.err(), ""), 1u) << rundir.err();
+
+  Container scandir(sb, {"/bin/true"}, {{"SVKIT_SCANDIR", sb.path("a-file")}});
+  EXPECT_EQ(scandir.wait(), 111);
+  EXPECT_EQ(lines_with(scandir.err(), "scandir " + sb.path("a-file") + " is not a directory"), 1u)
+      << scandir.err();
+  EXPECT_EQ(lines_with(scandir.err(), ""), 1u) << scandir.err();
+}
+
+TEST(SvinitBadInput, UnknownOptionIsAUsageError) {
+  Sandbox sb;
+  auto result = sb.run({kSvinit, "--frobnicate"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("usage: svinit"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace svkit::test
