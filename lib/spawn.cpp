@@ -62,11 +62,20 @@ SpawnResult spawn(const SpawnRequest& request) {
   Pipe report = make_pipe();
   if (!report.write) return {-1, errno};
 
+  // Every signal blocked across fork: the parent's handlers must not run in
+  // the child, and a blocked SIGTTOU lets a new group take the terminal.
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &saved);
   pid_t pid = ::fork();
-  if (pid < 0) return {-1, errno};
   if (pid == 0) {
+    if (request.foreground_group) {
+      ::setpgid(0, 0);
+      if (::isatty(STDIN_FILENO)) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    } else if (request.new_session) {
+      ::setsid();
+    }
     reset_signals_for_child();
-    if (request.new_session) ::setsid();
     // Copy every source above all targets first, so that wiring one target
     // cannot clobber the source of another.
     std::vector<int> staged;
@@ -80,9 +89,18 @@ SpawnResult spawn(const SpawnRequest& request) {
       if (::dup2(staged[i], request.fds[i].first) < 0) child_fail(report.write.get());
     }
     if (!request.cwd.empty() && ::chdir(request.cwd.c_str()) != 0) child_fail(report.write.get());
-    ::execve(argv[0], argv.data(), envp.data());
+    if (request.search_path) {
+      ::execvpe(argv[0], argv.data(), envp.data());
+    } else {
+      ::execve(argv[0], argv.data(), envp.data());
+    }
     child_fail(report.write.get());
   }
+  const int fork_errno = errno;
+  ::sigprocmask(SIG_SETMASK, &saved, nullptr);
+  if (pid < 0) return {-1, fork_errno};
+  // Also here, so that the group exists whichever of the two runs first.
+  if (request.foreground_group) ::setpgid(pid, pid);
   report.write.reset();
   int child_errno = 0;
   ssize_t n;

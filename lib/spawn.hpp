@@ -20,6 +20,10 @@ struct SpawnRequest {
   // Parent fds 0-2 not named here are inherited; every other fd is close-on-exec.
   std::vector<std::pair<int, int>> fds;
   bool new_session = true;  // setsid(): own session and process group
+  // Instead of a new session: an own process group in this session, given the
+  // terminal when stdin is one (a container's CMD in the foreground).
+  bool foreground_group = false;
+  bool search_path = false;  // execvp: look argv[0] up in PATH (a container's CMD)
 };
 
 struct SpawnResult {

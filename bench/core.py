@@ -1,0 +1,682 @@
+#!/usr/bin/env python3
+"""svkit beside s6 and runit, on identical service directories.
+
+Six benchmarks (see bench/README.md): restart latency after SIGKILL, private
+memory per supervisor process, bring-up of N services, one status query over N
+services, shutdown of N services, context switches of an idle supervisor.
+
+Everything runs unprivileged in a fresh temporary directory. Every process the
+bench starts is remembered by pid and start time and killed at the end (scanner
+first with SIGTERM, then SIGKILL for whatever is left); nothing is killed by
+name. Python 3.9+, standard library only.
+"""
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SVKIT_PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl")
+PEER_COMMANDS = ("s6-svscan", "s6-supervise", "s6-svstat", "runsvdir", "runsv", "sv")
+BENCHES = ("restart", "memory", "bringup", "status", "shutdown", "idle")
+# The run script of every service, for every supervisor: announce the pid
+# (which `exec` keeps) on the instance's FIFO, then idle. With --readiness the
+# supervisors that support it get a notification-fd file, and the script reports
+# readiness on that fd.
+RUN_SCRIPT = """#!/bin/sh
+echo $$ > {fifo}
+if [ -e {dir}/notification-fd ]; then echo >&3; exec 3>&-; fi
+exec sleep 100000
+"""
+UP_TIMEOUT = 120.0        # s: all services of an instance have announced themselves
+RESTART_TIMEOUT = 30.0    # s: one restart after SIGKILL
+SHUTDOWN_TIMEOUT = 10.0   # s: services still up after that are reported as left running
+SETTLE = 1.0              # s: let supervisors finish their post-spawn work before sampling
+REFERENCE = "fork+exec"   # the reference row: not a supervisor, not in the ratios
+
+
+def now_ms():
+    return time.perf_counter() * 1000.0
+
+
+# ---------------------------------------------------------------- the supervisors
+
+@dataclasses.dataclass
+class Supervisor:
+    name: str
+    scanner: callable          # (scandir, n) -> argv of the scan root
+    per_service: str           # comm of the per-service supervisor process
+    status: callable           # (scandir, names) -> list of argv, run in sequence
+    extra_files: dict = dataclasses.field(default_factory=dict)
+    readiness: bool = False    # understands the s6 notification-fd file
+    alt_stop: int = 0          # a second stop signal, measured when SIGTERM leaves services up
+
+
+def supervisors(libexec):
+    which = shutil.which
+    return {
+        "svkit": Supervisor(
+            "svkit", lambda d, n: [f"{libexec}/svscan", d], "supervise",
+            lambda d, names: [[f"{libexec}/svctl", "stat"]],
+            extra_files={"restart-min-interval": "0"}, readiness=True),
+        "s6": Supervisor(
+            "s6", lambda d, n: [which("s6-svscan"), "-c", str(max(1000, n + 16)), d], "s6-supervise",
+            lambda d, names: [[which("s6-svstat"), f"{d}/{x}"] for x in names], readiness=True),
+        "runit": Supervisor(
+            "runit", lambda d, n: [which("runsvdir"), d], "runsv",
+            lambda d, names: [[which("sv"), "status"] + [f"{d}/{x}" for x in names]],
+            alt_stop=signal.SIGHUP),  # runsvdir(8): HUP = TERM to every runsv, then exit
+    }
+
+
+# ---------------------------------------------------------------- processes
+
+def proc_stat(pid):
+    """(state, ppid, starttime, comm) of a process, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    l, r = data.index(b"("), data.rindex(b")")
+    fields = data[r + 2:].split()
+    return fields[0].decode(), int(fields[1]), int(fields[19]), data[l + 1:r].decode(errors="replace")
+
+
+def process_table():
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = proc_stat(int(entry))
+            if st:
+                out[int(entry)] = st
+    return out
+
+
+def children(pid, comm=None):
+    return sorted(p for p, st in process_table().items()
+                  if st[1] == pid and st[0] != "Z" and (comm is None or st[3] == comm))
+
+
+def descendants(pids):
+    kids = {}
+    for p, st in process_table().items():
+        kids.setdefault(st[1], []).append(p)
+    found, todo = set(), list(pids)
+    while todo:
+        for p in kids.get(todo.pop(), ()):
+            if p not in found:
+                found.add(p)
+                todo.append(p)
+    return found
+
+
+class Tracker:
+    """Every pid the bench caused to exist, with its start time (no pid-reuse accidents)."""
+
+    def __init__(self):
+        self.pids = {}  # pid -> (starttime, role, owner)
+
+    def add(self, pid, role, owner):
+        st = proc_stat(pid)
+        if st and self.pids.get(pid, (None,))[0] != st[2]:  # new, or a reused pid
+            self.pids[pid] = (st[2], role, owner)
+
+    def alive(self, pid):
+        st = proc_stat(pid)
+        return bool(st) and st[0] != "Z" and pid in self.pids and st[2] == self.pids[pid][0]
+
+    def living(self, role=None, owner=None):
+        return [p for p, (_, r, o) in self.pids.items()
+                if role in (None, r) and owner in (None, o) and self.alive(p)]
+
+    def kill_leftovers(self, owner=None):
+        """SIGKILL what is still alive, scan roots and supervisors first (so nothing restarts),
+        wait for each death, then reap what was reparented to the bench (a subreaper)."""
+        for child in descendants(self.living(None, owner)):
+            self.add(child, "service", owner)
+        for role in ("scanner", "supervisor", "service"):
+            for pid in self.living(role, owner):
+                kill_and_wait(pid, lambda: self.alive(pid))
+        for pid, (_, role, o) in self.pids.items():
+            if role != "scanner" and owner in (None, o):  # scan roots: Popen reaps them
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+
+def kill_and_wait(pid, still_ours, timeout=5.0):
+    """SIGKILL through a pidfd (no pid-reuse race) and wait until the process has exited."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if still_ours():
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll(timeout * 1000)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def become_subreaper():
+    """Orphans of the processes the bench starts (e.g. runsv after runsvdir exits) come back to
+    the bench instead of PID 1, so the final sweep of its descendants finds everything."""
+    import ctypes
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_children(timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.01)  # cleanup only: a SIGKILLed child not dead yet
+        except ChildProcessError:
+            return
+
+
+TRACK = Tracker()
+
+
+class Fifo:
+    """Read end of a FIFO, opened before any writer exists; a dummy writer keeps EOF away."""
+
+    def __init__(self, path, owner):
+        self.owner = owner
+        os.mkfifo(path)
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self.keep = os.open(path, os.O_WRONLY)
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)
+        self.buf, self.lines = b"", deque()
+
+    def read_pids(self, k, timeout):
+        """The next k announced pids, each with the time (ms) its line arrived."""
+        out, deadline = [], time.monotonic() + timeout
+        while True:
+            while self.lines and len(out) < k:
+                out.append(self.lines.popleft())
+            if len(out) == k:
+                return out
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.poller.poll(left * 1000):
+                raise TimeoutError(f"{len(out)} of {k} services announced in {timeout:.0f} s")
+            t = now_ms()
+            try:
+                self.buf += os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            *full, self.buf = self.buf.split(b"\n")
+            for line in full:
+                pid = int(line)
+                TRACK.add(pid, "service", self.owner)
+                self.lines.append((pid, t))
+
+    def close(self):
+        os.close(self.fd)
+        os.close(self.keep)
+
+
+class Instance:
+    """One scan root over n identical services, in its own folder with its own FIFO."""
+
+    def __init__(self, ctx, sup, n, tag):
+        self.ctx, self.sup, self.n = ctx, sup, n
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{tag}-{sup.name}-", dir=ctx.tmp))
+        self.scandir = self.dir / "scan"
+        self.scandir.mkdir()
+        self.fifo = Fifo(self.dir / "up.fifo", self.dir.name)
+        self.names = [f"s{i:04d}" for i in range(n)]
+        extra = dict(sup.extra_files)
+        if ctx.readiness and sup.readiness:
+            extra["notification-fd"] = "3"
+        for name in self.names:
+            make_service(self.scandir / name, self.dir / "up.fifo", extra)
+        # A scandir prepared ahead of boot, as in real life: runsvdir defers its first scan by
+        # about a second when the scandir was modified within the current second.
+        past = time.time() - 60
+        os.utime(self.scandir, (past, past))
+        self.proc = None
+
+    def env(self):
+        return dict(os.environ, SVKIT_SCANDIR=str(self.scandir), SVKIT_RUNDIR=str(self.dir / "run"),
+                    SVKIT_LOG_DIR=str(self.dir / "log"), SVKIT_STATE_DIR=str(self.dir / "state"),
+                    SVKIT_LIBEXEC=str(self.ctx.libexec))
+
+    def start(self):
+        log = open(self.dir / "scanner.log", "wb")
+        self.t0 = now_ms()
+        self.proc = subprocess.Popen(self.sup.scanner(str(self.scandir), self.n), env=self.env(),
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        log.close()
+        TRACK.add(self.proc.pid, "scanner", self.dir.name)
+        self.ctx.popens.append(self.proc)
+        return self
+
+    def wait_up(self):
+        pids = self.fifo.read_pids(self.n, UP_TIMEOUT)
+        for pid in self.supervisor_pids():
+            TRACK.add(pid, "supervisor", self.dir.name)
+        return pids
+
+    def supervisor_pids(self):
+        return children(self.proc.pid, self.sup.per_service)
+
+    def stop(self):
+        """SIGTERM to the scan root, SIGKILL if it lingers; then SIGKILL whatever it left."""
+        if self.proc.poll() is None:
+            for pid in descendants([self.proc.pid]):
+                TRACK.add(pid, "service", self.dir.name)
+            self.proc.terminate()
+            try:
+                self.proc.wait(SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        TRACK.kill_leftovers(self.dir.name)
+        self.fifo.close()
+
+
+def make_service(path, fifo, extra_files):
+    path.mkdir()
+    run = path / "run"
+    run.write_text(RUN_SCRIPT.format(fifo=fifo, dir=path))
+    run.chmod(0o755)
+    for name, text in extra_files.items():
+        (path / name).write_text(text + "\n")
+
+
+def private_kib(pid):
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
+
+
+def ctxt_switches(pid):
+    """Voluntary + nonvoluntary context switches summed over all threads of pid."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    total += int(line.split()[1])
+    return total
+
+
+def p90(values):
+    s = sorted(values)
+    return s[max(0, math.ceil(0.9 * len(s)) - 1)]
+
+
+# ---------------------------------------------------------------- the benchmarks
+# Each returns {figure: value}; a value is a number, or a string saying why there is none.
+
+def bench_restart(ctx, sup, args):
+    """SIGKILL the service after it has been up a while; time until the new one announces itself."""
+    inst = Instance(ctx, sup, 1, "restart").start()
+    try:
+        (pid, _), = inst.wait_up()
+        latencies = []
+        for _ in range(args.kills):
+            time.sleep(args.uptime_before_kill)
+            t0 = now_ms()
+            os.kill(pid, signal.SIGKILL)
+            (new, t1), = inst.fifo.read_pids(1, RESTART_TIMEOUT)
+            assert new != pid, "the same pid announced twice"
+            latencies.append(t1 - t0)
+            pid = new
+    finally:
+        inst.stop()
+    return {"restart_median": statistics.median(latencies), "restart_p90": p90(latencies)}
+
+
+def bench_fork_exec(ctx, args):
+    """Reference: this script's own Popen of the same run script until its line arrives."""
+    d = Path(tempfile.mkdtemp(prefix="fork-exec-", dir=ctx.tmp))
+    fifo = Fifo(d / "up.fifo", d.name)
+    make_service(d / "svc", d / "up.fifo", {})
+    latencies = []
+    try:
+        for _ in range(args.kills):
+            t0 = now_ms()
+            p = subprocess.Popen([str(d / "svc" / "run")], stdin=subprocess.DEVNULL)
+            ctx.popens.append(p)
+            (_, t1), = fifo.read_pids(1, RESTART_TIMEOUT)
+            latencies.append(t1 - t0)
+            p.kill()
+            p.wait()
+    finally:
+        fifo.close()
+    return {"restart_median": statistics.median(latencies), "restart_p90": p90(latencies)}
+
+
+def bench_memory(ctx, sup, args):
+    """Private (clean + dirty) KiB of each per-service supervisor, N services up, averaged."""
+    inst = Instance(ctx, sup, args.services_memory, "memory").start()
+    try:
+        inst.wait_up()
+        time.sleep(SETTLE)
+        subprocess.run(["sync"], check=False)
+        pids = inst.supervisor_pids()
+        if len(pids) != inst.n:
+            return {"memory": f"{len(pids)} {sup.per_service} for {inst.n} services"}
+        return {"memory": statistics.mean(private_kib(p) for p in pids),
+                "memory_scanner": private_kib(inst.proc.pid)}
+    finally:
+        inst.stop()
+
+
+def time_status(inst, repeats):
+    """Median over repeats of the whole status query (one command, or one per service for s6)."""
+    commands, times = inst.sup.status(str(inst.scandir), inst.names), []
+    for _ in range(repeats):
+        t0 = now_ms()
+        for argv in commands:
+            rc = subprocess.run(argv, env=inst.env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL).returncode
+            if rc != 0:
+                return f"{Path(argv[0]).name} exited {rc}"
+        times.append(now_ms() - t0)
+    return statistics.median(times)
+
+
+def time_shutdown(inst, pids, sig):
+    """Signal the scan root; time until every service pid has exited (pidfd poll, no sleeping)."""
+    poller, fds = select.poll(), []
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        fds.append(fd)
+        poller.register(fd, select.POLLIN)
+    left, t1 = set(fds), None
+    t0 = now_ms()
+    os.kill(inst.proc.pid, sig)
+    deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+    while left:
+        remaining = deadline - time.monotonic()
+        events = poller.poll(max(0.0, remaining) * 1000) if remaining > 0 else []
+        if not events:
+            break
+        t1 = now_ms()
+        for fd, _ in events:
+            poller.unregister(fd)
+            left.discard(fd)
+    for fd in fds:
+        os.close(fd)
+    if left:
+        return f"{len(left)}/{len(pids)} left running after {SHUTDOWN_TIMEOUT:.0f} s"
+    return t1 - t0
+
+
+def bench_scale(ctx, sup, args, wanted):
+    """N services: bring-up time, then status query, then shutdown, on one instance."""
+    out = {}
+    inst = Instance(ctx, sup, args.services_scale, "scale").start()
+    try:
+        announced = inst.wait_up()
+        out["bringup"] = max(t for _, t in announced) - inst.t0
+        if "status" in wanted:
+            time.sleep(SETTLE)
+            out["status"] = time_status(inst, args.repeats)
+        if "shutdown" in wanted:
+            out["shutdown"] = time_shutdown(inst, [p for p, _ in announced], signal.SIGTERM)
+    finally:
+        inst.stop()
+    if "bringup" not in wanted:
+        del out["bringup"]
+    if "shutdown" in wanted and isinstance(out["shutdown"], str) and sup.alt_stop:
+        out["shutdown_alt"] = bench_shutdown_alt(ctx, sup, args)
+    return out
+
+
+def bench_shutdown_alt(ctx, sup, args):
+    """The same shutdown with the supervisor's documented stop-everything signal (runit: HUP)."""
+    inst = Instance(ctx, sup, args.services_scale, "scale-alt").start()
+    try:
+        announced = inst.wait_up()
+        return time_shutdown(inst, [p for p, _ in announced], sup.alt_stop)
+    finally:
+        inst.stop()
+
+
+def bench_idle(ctx, sups, args):
+    """One idle service per supervisor, all side by side; context switches over D seconds."""
+    insts = [Instance(ctx, sup, 1, "idle").start() for sup in sups]
+    try:
+        watched = {}
+        for inst in insts:
+            inst.wait_up()
+            sup_pids = inst.supervisor_pids()
+            if len(sup_pids) != 1:
+                raise RuntimeError(f"{inst.sup.name}: {len(sup_pids)} {inst.sup.per_service} processes")
+            watched[inst.sup.name] = (sup_pids[0], inst.proc.pid)
+        time.sleep(SETTLE)
+        before = {name: [ctxt_switches(p) for p in pids] for name, pids in watched.items()}
+        time.sleep(args.idle_seconds)
+        after = {name: [ctxt_switches(p) for p in pids] for name, pids in watched.items()}
+    finally:
+        for inst in insts:
+            inst.stop()
+    return {name: {"idle": after[name][0] - before[name][0],
+                   "idle_scanner": after[name][1] - before[name][1]} for name in watched}
+
+
+# ---------------------------------------------------------------- report
+
+FIGURES = [  # key, bench, label, unit
+    ("restart_median", "restart", "restart after SIGKILL, median", "ms"),
+    ("restart_p90", "restart", "restart after SIGKILL, p90", "ms"),
+    ("memory", "memory", "private memory per supervisor ({services_memory} up)", "KiB"),
+    ("memory_scanner", "memory", "private memory of the scan root ({services_memory} up)", "KiB"),
+    ("bringup", "bringup", "bring-up of {services_scale} services", "ms"),
+    ("status", "status", "status query over {services_scale} services", "ms"),
+    ("shutdown", "shutdown", "shutdown of {services_scale} services (SIGTERM)", "ms"),
+    ("idle", "idle", "ctx switches, idle supervisor, {idle_seconds:g} s", "count"),
+    ("idle_scanner", "idle", "ctx switches, idle scan root, {idle_seconds:g} s", "count"),
+]
+
+
+def ratio(value, best):
+    if best == 0:
+        return 1.0 if value == 0 else math.inf
+    return value / best
+
+
+def report(results, args):
+    """results: {figure: {row label: value}} -> the table, as text."""
+    lines = [f"{'figure':<52} {'supervisor':<14} {'value':>12}  {'x best':>7}", "-" * 90]
+    for key, _, label, unit in FIGURES:
+        rows = results.get(key)
+        if not rows:
+            continue
+        numeric = {k: v for k, v in rows.items() if isinstance(v, (int, float)) and k != REFERENCE}
+        best = min(numeric.values()) if numeric else None
+        title = f"{label.format(**vars(args))} [{unit}]"
+        for name, value in rows.items():
+            if isinstance(value, str):
+                cell, r = value, ""
+            else:
+                cell = f"{value:,.0f}" if unit in ("KiB", "count") or value >= 100 else f"{value:.2f}"
+                r = "" if name == REFERENCE or best is None else f"{ratio(value, best):.3g}"
+            lines.append(f"{title:<52} {name:<14} {cell:>12}  {r:>7}")
+            title = ""
+        peers = [v for k, v in numeric.items() if k != "svkit"]
+        if "svkit" in numeric and peers:
+            lines.append(f"{'':<52} {'svkit/best peer':<14} {ratio(numeric['svkit'], min(peers)):>12.3g}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def machine():
+    def cmd(*argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+    versions = cmd("dpkg-query", "-W", "-f=${Package} ${Version}  ", "s6", "runit")
+    return (f"machine: nproc {os.cpu_count()}, kernel {cmd('uname', '-r')}, {platform.machine()}, "
+            f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')}\n"
+            f"peers: {versions}\nsvkit: {cmd('git', '-C', str(REPO), 'describe', '--always', '--dirty')}")
+
+
+# ---------------------------------------------------------------- main
+
+class Context:
+    def __init__(self, tmp, libexec, readiness):
+        self.tmp, self.libexec, self.readiness, self.popens = tmp, libexec, readiness, []
+
+    def cleanup(self):
+        for p in self.popens:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(SHUTDOWN_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        TRACK.kill_leftovers()
+        for pid in descendants([os.getpid()]):  # anything the tracking missed: still ours
+            TRACK.add(pid, "service", None)
+            kill_and_wait(pid, lambda: TRACK.alive(pid))
+        reap_children()
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--services-memory", type=int, default=200, help="services up for the memory figure")
+    ap.add_argument("--services-scale", type=int, default=1000, help="services for bring-up, status, shutdown")
+    ap.add_argument("--kills", type=int, default=30, help="SIGKILLs for the restart latency")
+    ap.add_argument("--uptime-before-kill", type=float, default=3.0, help="seconds a service is up before each kill")
+    ap.add_argument("--idle-seconds", type=float, default=60.0, help="seconds of idleness for the ctx switch count")
+    ap.add_argument("--repeats", type=int, default=5, help="repetitions of the status query (median)")
+    ap.add_argument("--only", default=",".join(BENCHES), help=f"comma list of {','.join(BENCHES)}")
+    ap.add_argument("--supervisors", default="svkit,s6,runit", help="comma list of svkit,s6,runit")
+    ap.add_argument("--readiness", action="store_true",
+                    help="services report readiness on notification-fd where supported (svkit, s6)")
+    ap.add_argument("--build", default=str(REPO / "build"), help="meson build folder holding svkit's programs")
+    ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (scanner logs)")
+    args = ap.parse_args()
+    args.only = [b for b in args.only.split(",") if b]
+    args.supervisors = [s for s in args.supervisors.split(",") if s]
+    for b in args.only:
+        if b not in BENCHES:
+            ap.error(f"unknown bench {b!r}")
+    for s in args.supervisors:
+        if s not in ("svkit", "s6", "runit"):
+            ap.error(f"unknown supervisor {s!r}")
+    return args
+
+
+def prepare(args):
+    if {"s6", "runit"} & set(args.supervisors) and not all(shutil.which(c) for c in PEER_COMMANDS):
+        subprocess.run([str(REPO / "scripts/install-deps.sh"), "s6", "runit"], check=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = max(soft, min(hard, 4 * args.services_scale + 256))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    tmp = Path(tempfile.mkdtemp(prefix="svkit-bench-"))
+    libexec = tmp / "libexec"  # private copies: the build folder may be rebuilt meanwhile
+    libexec.mkdir()
+    if "svkit" in args.supervisors:
+        for prog in SVKIT_PROGRAMS:
+            shutil.copy2(Path(args.build) / prog, libexec)
+    return Context(tmp, libexec, args.readiness)
+
+
+def run_all(ctx, args, results):
+    sups = supervisors(ctx.libexec)
+    chosen = [sups[s] for s in args.supervisors]
+
+    def record(name, figures):
+        for key, value in figures.items():
+            label = name
+            if key == "shutdown_alt":
+                key, label = "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
+            results.setdefault(key, {})[label] = value
+
+    def attempt(names, benches, fn, *fn_args):
+        """Run one benchmark; a failure becomes an error cell, and the other benchmarks go on."""
+        print(f"# {fn.__name__} {','.join(names)}", file=sys.stderr, flush=True)
+        try:
+            out = fn(*fn_args)
+            for name in names:
+                record(name, out[name] if len(names) > 1 else out)
+        except (TimeoutError, RuntimeError, AssertionError, OSError, subprocess.SubprocessError) as e:
+            for name in names:
+                record(name, {k: f"error: {e}" for k, b, _, _ in FIGURES if b in benches})
+
+    for sup in chosen:
+        if "restart" in args.only:
+            attempt([sup.name], ["restart"], bench_restart, ctx, sup, args)
+        if "memory" in args.only:
+            attempt([sup.name], ["memory"], bench_memory, ctx, sup, args)
+        scale = [b for b in ("bringup", "status", "shutdown") if b in args.only]
+        if scale:
+            attempt([sup.name], scale, bench_scale, ctx, sup, args, scale)
+    if "restart" in args.only:
+        attempt([REFERENCE], ["restart"], bench_fork_exec, ctx, args)
+    if "idle" in args.only:
+        attempt([s.name for s in chosen], ["idle"], bench_idle, ctx, chosen, args)
+
+
+def main():
+    args = parse_args()
+    ctx = prepare(args)
+    become_subreaper()
+    results = {}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    interrupted = None
+    try:
+        run_all(ctx, args, results)
+    except (KeyboardInterrupt, SystemExit) as e:
+        interrupted = 130 if isinstance(e, KeyboardInterrupt) else e.code
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut cleanup short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        ctx.cleanup()
+        left = TRACK.living() + sorted(descendants([os.getpid()]))
+        if not args.keep:
+            shutil.rmtree(ctx.tmp, ignore_errors=True)
+    print(machine())
+    print(f"settings: {' '.join(sys.argv[1:]) or '(defaults)'}\n")
+    print(report(results, args))
+    if left:
+        print(f"WARNING: still alive after cleanup: {left}")
+    if args.keep:
+        print(f"kept: {ctx.tmp}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"settings": vars(args), "results": results}, indent=1))
+    if interrupted is not None:
+        print("INTERRUPTED: partial results")
+        sys.exit(interrupted)
+
+
+if __name__ == "__main__":
+    main()

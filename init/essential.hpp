@@ -1,0 +1,51 @@
+// Essential services (a file `essential` in the service directory): svinit
+// watches each one's status file and stops the container when it dies for
+// good — or at its first exit when the file says `now`.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../lib/status.hpp"
+#include "../lib/uv.hpp"
+
+namespace svkit::init {
+
+struct EssentialService {
+  std::string dir;
+  bool now = false;  // the file says `now`: any exit counts
+};
+
+std::vector<EssentialService> find_essential_services(const std::string& scandir);
+
+// The exit code svinit should end with when `status` shows an essential
+// service's death, else nullopt. The scandir is fresh at every boot, so any
+// recorded exit is this boot's.
+std::optional<int> essential_death(const Status& status, bool now);
+
+class EssentialWatch {
+ public:
+  using OnDeath = std::function<void(const std::string& dir, int exit_code)>;
+
+  // Watches the service directory until supervise/ appears, then supervise/
+  // itself, where status.json is replaced on every change. Nothing polls.
+  EssentialWatch(uv_loop_t* loop, EssentialService service, OnDeath on_death);
+  EssentialWatch(const EssentialWatch&) = delete;
+  EssentialWatch& operator=(const EssentialWatch&) = delete;
+
+  void stop();
+
+ private:
+  void check();
+
+  uv_loop_t* loop_;
+  EssentialService service_;
+  OnDeath on_death_;
+  bool on_supervise_ = false;
+  bool stopped_ = false;
+  uv::DirWatch watch_;
+};
+
+}  // namespace svkit::init

@@ -1,0 +1,264 @@
+#include "init.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "../lib/files.hpp"
+#include "../lib/log.hpp"
+#include "../lib/proc.hpp"
+#include "../lib/spawn.hpp"
+
+namespace svkit::init {
+
+namespace {
+
+// Without reaping anything: zombies still count.
+bool has_children() {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+// SIGKILL to `root`, every descendant and their process groups (supervise
+// runs each service in a group of its own). The tree is read before anything
+// dies, so re-parented orphans are not missed.
+void kill_tree(pid_t root) {
+  std::vector<pid_t> pids = descendants_of(root);
+  pids.insert(pids.begin(), root);
+  const pid_t own_group = ::getpgrp();
+  for (pid_t pid : pids) {
+    const pid_t group = ::getpgid(pid);
+    if (group > 1 && group != own_group) ::kill(-group, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+}
+
+}  // namespace
+
+Init::Init(uv_loop_t* loop, Paths paths, Settings settings, std::vector<std::string> cmd)
+    : loop_(loop), paths_(std::move(paths)), settings_(settings), cmd_(std::move(cmd)) {
+  sigchld_ = uv::Signal(loop_, SIGCHLD, [this] { reap(); });
+  for (int sig : {SIGTERM, SIGINT}) {
+    signals_.emplace_back(loop_, sig, [this, sig] { on_stop_signal(sig); });
+  }
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2}) {
+    signals_.emplace_back(loop_, sig, [this, sig] { forward(sig); });
+  }
+  grace_timer_ = uv::Timer(loop_, [this] { grace_expired(); });
+}
+
+int Init::run() {
+  hooks_ = list_hooks(paths_.cont_init_dir);
+  spdlog::info("stage 2: {} cont-init hooks from {}", hooks_.size(), paths_.cont_init_dir);
+  next_hook();
+  while (stage_ != Stage::done) uv_run(loop_, UV_RUN_ONCE);
+  return exit_code_;
+}
+
+// ---- stage 2 ---------------------------------------------------------------
+
+// Starts the next hook, or svscan and CMD after the last one. A hook that
+// cannot start fails here and now; one that runs ends in hook_exited().
+void Init::next_hook() {
+  while (stage_ == Stage::hooks && next_hook_ < hooks_.size()) {
+    current_hook_ = hooks_[next_hook_++];
+    if (!is_executable_file(current_hook_)) {
+      if (!survive_hook_failure(126, "is not executable", true)) return;
+      continue;
+    }
+    auto started = spawn(SpawnRequest{{current_hook_}, {}, {}, {{0, -1}}, true});
+    if (started.pid > 0) {
+      hook_pid_ = started.pid;
+      return;
+    }
+    const int code = started.error == ENOENT ? 127 : 126;
+    if (!survive_hook_failure(code, std::string("cannot run: ") + std::strerror(started.error),
+                              true)) {
+      return;
+    }
+  }
+  if (stage_ == Stage::hooks) start_services();
+}
+
+void Init::hook_exited(int wait_status) {
+  if (stage_ != Stage::hooks) return;  // stopped by stage 3
+  const int code = exit_code_of(wait_status);
+  if (code != 0 && !survive_hook_failure(code, describe_exit(wait_status), false)) return;
+  next_hook();
+}
+
+// Per SVKIT_BEHAVIOUR_IF_STAGE2_FAILS; false when the boot stops here. A hook
+// that cannot run at all is bad input: said even when failures are silent.
+bool Init::survive_hook_failure(int exit_code, const std::string& what, bool bad_input) {
+  if (settings_.stage2_behaviour >= 2) {
+    spdlog::error("cont-init hook {} {}: stopping the boot", current_hook_, what);
+    begin_stage3(exit_code, "a cont-init hook failed");
+    return false;
+  }
+  if (settings_.stage2_behaviour == 1 || bad_input) {
+    spdlog::warn("cont-init hook {} {}; going on", current_hook_, what);
+  }
+  return true;
+}
+
+void Init::start_services() {
+  stage_ = Stage::running;
+  watch_essential_services();
+  const std::string svscan = libexec_program("svscan");
+  auto started = spawn(SpawnRequest{{svscan, paths_.scandir}, {}, {}, {{0, -1}}, true});
+  if (started.pid < 0) {
+    spdlog::error("cannot start {}: {}", svscan, std::strerror(started.error));
+    begin_stage3(111, "svscan cannot start");
+    return;
+  }
+  svscan_pid_ = started.pid;
+  spdlog::info("stage 2: svscan started on {} (pid {}), {} essential services watched",
+               paths_.scandir, svscan_pid_, essentials_.size());
+  if (!cmd_.empty()) start_cmd();
+}
+
+void Init::start_cmd() {
+  SpawnRequest request{cmd_, {}, {}, {}, false};
+  request.foreground_group = true;
+  request.search_path = true;
+  auto started = spawn(request);
+  if (started.pid < 0) {
+    const bool missing = started.error == ENOENT;
+    if (missing) {
+      spdlog::error("CMD {}: not found", cmd_[0]);
+    } else {
+      spdlog::error("CMD {}: cannot run: {}", cmd_[0], std::strerror(started.error));
+    }
+    begin_stage3(missing ? 127 : 126, "CMD cannot run");
+    return;
+  }
+  cmd_pid_ = started.pid;
+  spdlog::info("stage 2: CMD {} started (pid {})", cmd_[0], cmd_pid_);
+}
+
+void Init::watch_essential_services() {
+  for (auto& service : find_essential_services(paths_.scandir)) {
+    auto on_death = [this](const std::string& dir, int code) {
+      if (stage_ != Stage::running) return;
+      const std::string name = basename_of(dir);
+      spdlog::error("essential service {} is down for good (exit code {}); stopping the container",
+                    name, code);
+      begin_stage3(code, "essential service " + name + " died");
+    };
+    essentials_.push_back(std::make_unique<EssentialWatch>(loop_, std::move(service), on_death));
+  }
+}
+
+// ---- children and signals ----------------------------------------------------
+
+// Every zombie, orphans included: as PID 1 (or a subreaper) svinit is their parent.
+void Init::reap() {
+  int ws = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &ws, WNOHANG)) > 0) child_exited(pid, ws);
+  if (stage_ == Stage::stopping_rest && !has_children()) finish();
+}
+
+void Init::child_exited(pid_t pid, int wait_status) {
+  if (pid == hook_pid_) {
+    hook_pid_ = 0;
+    hook_exited(wait_status);
+  } else if (pid == svscan_pid_) {
+    svscan_pid_ = 0;
+    if (stage_ == Stage::running) {
+      spdlog::error("svscan {} on its own; stopping the container", describe_exit(wait_status));
+      begin_stage3(111, "svscan is gone");
+    } else if (stage_ == Stage::stopping_services) {
+      stop_rest();
+    }
+  } else if (pid == cmd_pid_) {
+    // Take the terminal back from CMD's group (SIGTTOU is ignored here).
+    if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == pid) {
+      ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    }
+    cmd_pid_ = 0;
+    begin_stage3(exit_code_of(wait_status), "CMD " + describe_exit(wait_status));
+  }
+}
+
+void Init::on_stop_signal(int sig) {
+  forward(sig);
+  begin_stage3(0, "got " + signal_name(sig), false);
+}
+
+void Init::forward(int sig) {
+  if (cmd_pid_ > 0) ::kill(cmd_pid_, sig);
+}
+
+// ---- stage 3 -----------------------------------------------------------------
+
+// The first cause decides the exit code; later ones change nothing.
+void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd) {
+  if (stage_ > Stage::running) return;
+  stage_ = Stage::stopping_services;
+  exit_code_ = exit_code;
+  for (auto& watch : essentials_) watch->stop();
+  if (hook_pid_ > 0) ::kill(-hook_pid_, SIGTERM);  // a hook runs in a session of its own
+  if (cmd_pid_ > 0 && term_cmd) ::kill(cmd_pid_, SIGTERM);
+  if (svscan_pid_ <= 0) {
+    spdlog::info("stage 3: {}", why);
+    stop_rest();
+    return;
+  }
+  // svscan brings every service down with its down-signal and timeout-kill, then exits.
+  spdlog::info("stage 3: {}; stopping the services (at most {} ms)", why,
+               settings_.services_grace_ms);
+  ::kill(svscan_pid_, SIGTERM);
+  grace_timer_.start(settings_.services_grace_ms);
+}
+
+void Init::grace_expired() {
+  if (stage_ == Stage::stopping_services && svscan_pid_ > 0) {
+    spdlog::warn("services still running after {} ms: SIGKILL to svscan, supervise and services",
+                 settings_.services_grace_ms);
+    kill_tree(svscan_pid_);  // svscan's exit moves on to stop_rest()
+  } else if (stage_ == Stage::stopping_rest) {
+    spdlog::warn("processes still running after {} ms: SIGKILL", settings_.kill_grace_ms);
+    signal_rest(SIGKILL);
+  }
+}
+
+// Whatever outlived the services: CMD and its helpers, hooks' daemons, orphans.
+void Init::stop_rest() {
+  stage_ = Stage::stopping_rest;
+  grace_timer_.stop();
+  if (!has_children()) {
+    finish();
+    return;
+  }
+  spdlog::info("stage 3: SIGTERM to the remaining processes (at most {} ms)",
+               settings_.kill_grace_ms);
+  signal_rest(SIGTERM);
+  grace_timer_.start(settings_.kill_grace_ms);
+}
+
+// As PID 1, every process of the namespace; else every descendant (orphans
+// come to svinit, a subreaper).
+void Init::signal_rest(int sig) {
+  if (::getpid() == 1) {
+    ::kill(-1, sig);
+    if (sig != SIGKILL) ::kill(-1, SIGCONT);
+    return;
+  }
+  for (pid_t pid : descendants_of(::getpid())) {
+    ::kill(pid, sig);
+    if (sig != SIGKILL) ::kill(pid, SIGCONT);
+  }
+}
+
+void Init::finish() {
+  if (stage_ == Stage::done) return;
+  grace_timer_.stop();
+  stage_ = Stage::done;
+  spdlog::info("stage 3: every process is gone; exit code {}", exit_code_);
+}
+
+}  // namespace svkit::init

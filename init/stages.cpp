@@ -1,0 +1,220 @@
+#include "stages.hpp"
+
+#include <dirent.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "../lib/fd.hpp"
+#include "../lib/files.hpp"
+#include "../lib/log.hpp"
+#include "../lib/proc.hpp"
+
+namespace svkit::init {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t env_number(const char* name, uint64_t fallback, uint64_t max) {
+  const std::string text = env_or(name, "");
+  if (text.empty()) return fallback;
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value > max) {
+    spdlog::warn("{}: \"{}\" is not a whole number from 0 to {}; using {}", name, text, max,
+                 fallback);
+    return fallback;
+  }
+  return value;
+}
+
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+std::string random_id() {
+  unsigned char bytes[16];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) return {};
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
+}
+
+std::string write_instance_id(const std::string& rundir, std::string& id) {
+  if (!make_dirs(rundir)) return "cannot create run dir " + rundir + ": " + errno_text();
+  id = random_id();
+  if (id.empty()) return "cannot make an instance id: getrandom: " + errno_text();
+  if (auto err = write_file_atomic(rundir + "/instance", id + "\n", false); !err.empty()) {
+    return "run dir " + rundir + " is not writable: " + err;
+  }
+  return {};
+}
+
+// A tmpfs when it is one already or svinit may mount one; else the folder as
+// it is (unprivileged). Either way emptied of an earlier boot's slots.
+std::string prepare_scandir(const std::string& scandir, std::string& kind) {
+  if (!make_dirs(scandir)) return "cannot create scandir " + scandir + ": " + errno_text();
+  if (!is_directory(scandir)) return "scandir " + scandir + " is not a directory";
+  struct statfs info {};
+  if (::statfs(scandir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC) {
+    kind = "tmpfs";
+  } else if (::mount("tmpfs", scandir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0) {
+    kind = "tmpfs mounted";
+  } else {
+    kind = "plain folder";
+  }
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(scandir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    fs::remove_all(it->path(), ec);
+    if (ec) return "cannot empty scandir " + scandir + ": " + ec.message();
+  }
+  if (ec) return "cannot read scandir " + scandir + ": " + ec.message();
+  if (::access(scandir.c_str(), W_OK) != 0) {
+    return "scandir " + scandir + " is not writable: " + errno_text();
+  }
+  return {};
+}
+
+// Built in a dot-named sibling and renamed into place, so that no reader ever
+// sees a half-made slot. A service that cannot be copied is one error line.
+bool copy_service(const fs::path& source, const std::string& scandir, const std::string& name) {
+  const fs::path staging = fs::path(scandir) / ("." + name);
+  std::error_code ec, ignored;
+  fs::remove_all(staging, ignored);
+  fs::copy(source, staging, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (!ec) fs::rename(staging, fs::path(scandir) / name, ec);
+  if (!ec) return true;
+  spdlog::error("cannot copy service {} into {}: {}", source.string(), scandir, ec.message());
+  fs::remove_all(staging, ignored);
+  return false;
+}
+
+int copy_services(const std::string& services_dir, const std::string& scandir) {
+  int copied = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(services_dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code bad;
+    if (!is_safe_name(name) || !it->is_directory(bad)) continue;
+    // A symlinked service is copied from its target: supervise must not write into the image.
+    const fs::path source = fs::canonical(it->path(), bad);
+    if (!bad && copy_service(source, scandir, name)) ++copied;
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    spdlog::error("cannot read services dir {}: {}", services_dir, ec.message());
+  }
+  return copied;
+}
+
+std::optional<pid_t> parent_of(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return std::nullopt;
+  // The command name may hold spaces and parentheses: fields 3, 4 follow the last ')'.
+  const auto close = stat->rfind(')');
+  if (close == std::string::npos || close + 4 >= stat->size()) return std::nullopt;
+  const char* first = stat->data() + close + 4;
+  pid_t ppid = 0;
+  auto [ptr, ec] = std::from_chars(first, stat->data() + stat->size(), ppid);
+  if (ec != std::errc()) return std::nullopt;
+  return ppid;
+}
+
+}  // namespace
+
+Settings Settings::from_environment() {
+  Settings s;
+  s.stage2_behaviour = static_cast<int>(env_number("SVKIT_BEHAVIOUR_IF_STAGE2_FAILS", 2, 2));
+  s.services_grace_ms = env_number("SVKIT_SERVICES_GRACETIME", 5000, 86'400'000);
+  s.kill_grace_ms = env_number("SVKIT_KILL_GRACETIME", 3000, 86'400'000);
+  return s;
+}
+
+void export_paths(const Paths& paths) {
+  ::setenv("SVKIT_SCANDIR", paths.scandir.c_str(), 1);
+  ::setenv("SVKIT_RUNDIR", paths.rundir.c_str(), 1);
+  ::setenv("SVKIT_STATE_DIR", paths.state_dir.c_str(), 1);
+  ::setenv("SVKIT_SERVICES_DIR", paths.services_dir.c_str(), 1);
+  ::setenv("SVKIT_CONT_INIT_DIR", paths.cont_init_dir.c_str(), 1);
+  ::setenv("SVKIT_LOG_DIR", paths.log_dir.c_str(), 1);
+}
+
+std::string run_stage1(const Paths& paths) {
+  std::string id, kind;
+  if (auto err = write_instance_id(paths.rundir, id); !err.empty()) return err;
+  if (auto err = prepare_scandir(paths.scandir, kind); !err.empty()) return err;
+  const int copied = copy_services(paths.services_dir, paths.scandir);
+  spdlog::info("stage 1: instance {}, scandir {} ({}), {} services copied from {}", id,
+               paths.scandir, kind, copied, paths.services_dir);
+  return {};
+}
+
+std::vector<std::string> list_hooks(const std::string& dir) {
+  std::vector<std::string> hooks;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::error_code ignored;
+    if (it->path().filename().string().starts_with('.') || it->is_directory(ignored)) continue;
+    hooks.push_back(it->path().string());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    spdlog::error("cannot read cont-init dir {}: {}", dir, ec.message());
+  }
+  std::sort(hooks.begin(), hooks.end());
+  return hooks;
+}
+
+std::vector<pid_t> descendants_of(pid_t root) {
+  std::multimap<pid_t, pid_t> children;
+  if (DIR* proc = ::opendir("/proc")) {
+    while (dirent* entry = ::readdir(proc)) {
+      pid_t pid = 0;
+      const char* end = entry->d_name + std::strlen(entry->d_name);
+      auto [ptr, ec] = std::from_chars(entry->d_name, end, pid);
+      if (ec != std::errc() || ptr != end) continue;
+      if (auto parent = parent_of(pid)) children.emplace(*parent, pid);
+    }
+    ::closedir(proc);
+  }
+  std::vector<pid_t> found;
+  std::vector<pid_t> queue{root};
+  for (size_t i = 0; i < queue.size(); ++i) {
+    auto [first, last] = children.equal_range(queue[i]);
+    for (auto it = first; it != last; ++it) {
+      queue.push_back(it->second);
+      found.push_back(it->second);
+    }
+  }
+  return found;
+}
+
+int exit_code_of(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
+std::string describe_exit(int wait_status) {
+  if (WIFEXITED(wait_status)) return "exited " + std::to_string(WEXITSTATUS(wait_status));
+  return "was killed by " + signal_name(WTERMSIG(wait_status));
+}
+
+}  // namespace svkit::init
