@@ -57,6 +57,8 @@ void to_json(nlohmann::json& j, const Status& s) {
        {"next_start_ms", s.next_start_ms},
        {"delay_ms", s.delay_ms},
        {"reason", s.reason},
+       {"health", s.health},
+       {"evidence", s.evidence},
        {"errors", s.errors}};
   j["last_exit"] = s.last_exit ? nlohmann::json(*s.last_exit) : nlohmann::json(nullptr);
 }
@@ -76,6 +78,8 @@ void from_json(const nlohmann::json& j, Status& s) {
   j.at("next_start_ms").get_to(s.next_start_ms);
   j.at("delay_ms").get_to(s.delay_ms);
   j.at("reason").get_to(s.reason);
+  j.at("health").get_to(s.health);
+  j.at("evidence").get_to(s.evidence);
   j.at("errors").get_to(s.errors);
   if (j.at("last_exit").is_null()) {
     s.last_exit.reset();

@@ -37,6 +37,8 @@ struct Status {
   int64_t next_start_ms = 0;  // when in backoff
   int64_t delay_ms = 0;       // the current restart delay
   std::string reason;         // why it is down/halted/failed, for people
+  std::string health;         // "" (no check), "unknown", "healthy", "unhealthy"
+  std::string evidence;       // the newest evidence file
   std::vector<std::string> errors;
   bool operator==(const Status&) const = default;
 };

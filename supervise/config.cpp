@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "../lib/files.hpp"
@@ -60,6 +61,48 @@ std::optional<int> parse_down_signal(std::string_view text, std::vector<std::str
   return sig;
 }
 
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text,
+                                                  std::vector<std::string>& errors) {
+  const auto word = trim(text);
+  if (word == "always") return RestartPolicy{RestartPolicy::Kind::always, std::nullopt};
+  if (word == "never") return RestartPolicy{RestartPolicy::Kind::never, std::nullopt};
+  if (word == "on-failure") return RestartPolicy{RestartPolicy::Kind::on_failure, std::nullopt};
+  if (word.substr(0, 11) == "on-failure:") {
+    auto limit = parse_unsigned(word.substr(11));
+    if (limit && *limit <= 1'000'000) {
+      return RestartPolicy{RestartPolicy::Kind::on_failure, uint32_t(*limit)};
+    }
+  }
+  errors.push_back("restart: " + quoted(word) +
+                   " is not always, never, on-failure or on-failure:N; always kept");
+  return std::nullopt;
+}
+
+std::set<int> parse_halt_codes(std::string_view text, std::vector<std::string>& errors) {
+  std::set<int> codes;
+  size_t pos = 0;
+  while ((pos = text.find_first_not_of(" \t\r\n,", pos)) != std::string_view::npos) {
+    const size_t end = std::min(text.find_first_of(" \t\r\n,", pos), text.size());
+    const auto word = text.substr(pos, end - pos);
+    auto code = parse_unsigned(word);
+    if (code && *code >= 1 && *code <= 255) {
+      codes.insert(int(*code));
+    } else {
+      errors.push_back("halt-codes: " + quoted(word) + " is not an exit code from 1 to 255; skipped");
+    }
+    pos = end;
+  }
+  return codes;
+}
+
+std::optional<bool> parse_health_action(std::string_view text, std::vector<std::string>& errors) {
+  const auto word = trim(text);
+  if (word == "restart") return true;
+  if (word == "none") return false;
+  errors.push_back("health-action: " + quoted(word) + " is not restart or none; none kept");
+  return std::nullopt;
+}
+
 namespace {
 constexpr uint64_t kDay = 24ull * 3600 * 1000;
 
@@ -96,6 +139,30 @@ ServiceConfig load_config(const std::string& dir, std::vector<std::string>& erro
   with_file(dir, "log-keep", [&](auto& t) {
     if (auto v = parse_bounded_number("log-keep", t, 1000, errors)) c.log_keep = *v;
   });
+  with_file(dir, "restart", [&](auto& t) {
+    if (auto p = parse_restart_policy(t, errors)) c.restart = *p;
+  });
+  millis("restart-max-delay", c.restart_max_delay_ms, kDay);
+  millis("restart-reset", c.restart_reset_ms, kDay);
+  with_file(dir, "halt-codes", [&](auto& t) { c.halt_codes = parse_halt_codes(t, errors); });
+  with_file(dir, "evidence-keep", [&](auto& t) {
+    if (auto v = parse_bounded_number("evidence-keep", t, 10000, errors)) c.evidence_keep = *v;
+  });
+  if (path_exists(dir + "/health")) {
+    c.health.enabled = is_executable_file(dir + "/health");
+    if (!c.health.enabled) errors.push_back("health: not an executable file; no health checks");
+  }
+  millis("health-interval", c.health.interval_ms, kDay);
+  millis("health-timeout", c.health.timeout_ms, kDay);
+  with_file(dir, "health-retries", [&](auto& t) {
+    if (auto v = parse_bounded_number("health-retries", t, 1000, errors)) {
+      c.health.retries = std::max<uint64_t>(*v, 1);
+    }
+  });
+  with_file(dir, "health-action", [&](auto& t) {
+    if (auto a = parse_health_action(t, errors)) c.health.restart = *a;
+  });
+  if (c.health.interval_ms == 0) c.health.interval_ms = 1;
   return c;
 }
 

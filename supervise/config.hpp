@@ -5,11 +5,25 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace svkit::supervise {
+
+struct RestartPolicy {
+  enum class Kind { always, on_failure, never } policy = Kind::always;
+  std::optional<uint32_t> max_restarts;  // on-failure:N
+};
+
+struct HealthCheck {
+  bool enabled = false;  // an executable `health` file
+  uint64_t interval_ms = 10000;
+  uint64_t timeout_ms = 5000;
+  uint64_t retries = 3;
+  bool restart = false;  // health-action restart (default none)
+};
 
 struct ServiceConfig {
   bool has_finish = false;
@@ -22,6 +36,15 @@ struct ServiceConfig {
   uint64_t restart_min_interval_ms = 1000;
   uint64_t log_max_bytes = 1 << 20;
   uint64_t log_keep = 5;
+  RestartPolicy restart;
+  // Backoff doubles the delay from restart-min-interval up to this, and a run
+  // of restart-reset without dying clears it. Docker's reset (10 s); a cap of
+  // a minute rather than Kubernetes' five, so a fixed fault recovers soon.
+  uint64_t restart_max_delay_ms = 60000;
+  uint64_t restart_reset_ms = 10000;
+  std::set<int> halt_codes;
+  HealthCheck health;
+  uint64_t evidence_keep = 20;
 };
 
 // Parsers of one file's text, exposed for tests. On a bad value they append
@@ -30,6 +53,11 @@ std::optional<uint64_t> parse_bounded_number(std::string_view file, std::string_
                                            uint64_t max, std::vector<std::string>& errors);
 std::optional<int> parse_notification_fd(std::string_view text, std::vector<std::string>& errors);
 std::optional<int> parse_down_signal(std::string_view text, std::vector<std::string>& errors);
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text,
+                                                  std::vector<std::string>& errors);
+// Whitespace-separated exit codes 1-255; bad words are reported and skipped.
+std::set<int> parse_halt_codes(std::string_view text, std::vector<std::string>& errors);
+std::optional<bool> parse_health_action(std::string_view text, std::vector<std::string>& errors);
 
 // Reads every file of `dir`; problems land in `errors`, defaults stay.
 ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "../lib/clock.hpp"
 #include "../lib/control.hpp"
@@ -27,23 +28,27 @@ namespace svkit::supervise {
 using S = Supervisor;
 
 // Rows: states. Columns: want_up, want_down, want_once, exit, restart,
-// run_died, finish_died, start_timer, kill_timer, finish_timer.
+// run_died, finish_died, start_timer, kill_timer, finish_timer, health_due,
+// health_done, health_timeout.
 const std::array<std::array<S::Action, size_t(S::Event::count)>, size_t(S::State::count)>
     S::kTransitions{{
         // down
         {&S::up_from_down, &S::down_while_down, &S::once_from_down, &S::exit_now, &S::ignore,
-         &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore},
+         &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore,
+         &S::health_finished, &S::health_timed_out},
         // waiting
         {&S::start_now, &S::down_while_waiting, &S::once_now, &S::exit_while_waiting,
-         &S::start_now, &S::ignore, &S::ignore, &S::start_run, &S::ignore, &S::ignore},
+         &S::start_now, &S::ignore, &S::ignore, &S::start_run, &S::ignore, &S::ignore,
+         &S::ignore, &S::health_finished, &S::health_timed_out},
         // up
         {&S::up_while_running, &S::down_while_up, &S::once_while_running, &S::exit_while_up,
          &S::restart_while_up, &S::run_died, &S::ignore, &S::ignore, &S::kill_timer_fired,
-         &S::ignore},
+         &S::ignore, &S::run_health_check, &S::health_finished, &S::health_timed_out},
         // finishing
         {&S::up_while_running, &S::down_while_finishing, &S::once_while_running,
          &S::exit_while_finishing, &S::ignore, &S::ignore, &S::finish_died, &S::ignore,
-         &S::ignore, &S::finish_timer_fired},
+         &S::ignore, &S::finish_timer_fired, &S::ignore, &S::health_finished,
+         &S::health_timed_out},
     }};
 
 void Supervisor::dispatch(Event event) {
@@ -99,6 +104,8 @@ std::string Supervisor::open() {
   start_timer_ = uv::Timer(loop_, [this] { dispatch(Event::start_timer); });
   kill_timer_ = uv::Timer(loop_, [this] { dispatch(Event::kill_timer); });
   finish_timer_ = uv::Timer(loop_, [this] { dispatch(Event::finish_timer); });
+  health_timer_ = uv::Timer(loop_, [this] { dispatch(Event::health_due); });
+  health_timeout_timer_ = uv::Timer(loop_, [this] { dispatch(Event::health_timeout); });
   return {};
 }
 
@@ -131,6 +138,7 @@ void Supervisor::begin() {
 // ---- cells ---------------------------------------------------------------
 
 void Supervisor::up_from_down() {
+  history_ = {};
   status_.want_up = true;
   status_.once = false;
   status_.want_by = "operator";
@@ -160,6 +168,7 @@ void Supervisor::exit_now() {
 
 void Supervisor::start_now() {
   start_timer_.stop();
+  history_ = {};
   status_.want_up = true;
   status_.once = false;
   status_.want_by = "operator";
@@ -209,7 +218,10 @@ void Supervisor::down_while_up() {
   stop_run();
 }
 
-void Supervisor::restart_while_up() { stop_run(); }
+void Supervisor::restart_while_up() {
+  restart_requested_ = true;
+  stop_run();
+}
 
 void Supervisor::exit_while_up() {
   exiting_ = true;
@@ -232,6 +244,7 @@ void Supervisor::exit_while_finishing() {
 
 void Supervisor::run_died() {
   kill_timer_.stop();
+  health_timer_.stop();
   ready_watch_.close();
   ready_read_.reset();
   if (auto e = output_log_->flush_partial(); !e.empty()) report_error(e);
@@ -240,7 +253,7 @@ void Supervisor::run_died() {
                 now_ms()};
   status_.last_exit = exit;
   consume_planned_stop(run_pid_, status_.pid_start_time);
-  run_pid_ = 0;
+  last_run_pid_ = std::exchange(run_pid_, 0);
   ::unlink((dir_ + "/supervise/pid").c_str());
   record_exited(exit);
   if (!config_.has_finish) {
@@ -294,6 +307,7 @@ void Supervisor::finish_timer_fired() {
 // ---- shared steps ------------------------------------------------------------
 
 void Supervisor::after_run() {
+  const bool requested = std::exchange(restart_requested_, false);
   if (exiting_) {
     enter(State::down, RunState::down);
     exit_now();
@@ -311,9 +325,63 @@ void Supervisor::after_run() {
     enter(State::down, RunState::down);
     return;
   }
-  ++status_.restarts;
-  const int64_t earliest = last_start_mono_ + int64_t(config_.restart_min_interval_ms);
-  schedule_start(earliest - monotonic_ms());
+  if (requested) {  // svctl restart, or a health restart that left its evidence
+    ++status_.restarts;
+    start_run();
+    return;
+  }
+  const ExitInfo& exit = *status_.last_exit;
+  leave_evidence(exit.signal ? "signal-" + signal_name(exit.signal)
+                             : "exit-" + std::to_string(exit.code),
+                 exit.signal ? "killed by " + signal_name(exit.signal)
+                             : "exited " + std::to_string(exit.code));
+  apply_restart_policy();
+}
+
+void Supervisor::apply_restart_policy() {
+  using Kind = RestartDecision::Kind;
+  const auto decision =
+      decide_restart(config_, *status_.last_exit, now_ms() - started_ms_, history_);
+  history_ = decision.history;
+  status_.reason = decision.reason;
+  switch (decision.kind) {
+    case Kind::restart:
+      ++status_.restarts;
+      schedule_start(decision.delay_ms);
+      return;
+    case Kind::halt:
+      enter(State::down, RunState::halted);
+      return;
+    case Kind::stop:
+      status_.want_by = "policy";
+      enter(State::down, RunState::down);
+      return;
+    case Kind::give_up:
+      status_.want_by = "policy";
+      enter(State::down, RunState::failed);
+      return;
+  }
+}
+
+void Supervisor::leave_evidence(const std::string& slug, const std::string& reason) {
+  EvidenceReport report{name_,
+                        slug,
+                        reason,
+                        last_run_pid_,
+                        started_ms_,
+                        status_.last_exit ? status_.last_exit->at_ms : now_ms(),
+                        status_.restarts,
+                        status_.last_exit,
+                        health_output_,
+                        recent_output_.contents()};
+  std::string error;
+  auto path = write_evidence(log_dir_ + "/" + name_ + "/evidence", report, config_.evidence_keep,
+                             error);
+  if (path.empty()) {
+    report_error("cannot write evidence: " + error);
+  } else {
+    status_.evidence = path;
+  }
 }
 
 void Supervisor::schedule_start(int64_t delay_ms) {
@@ -331,6 +399,7 @@ void Supervisor::start_run() {
   reload_config();
   output_log_->set_limits(config_.log_max_bytes, config_.log_keep);
   last_start_mono_ = monotonic_ms();
+  started_ms_ = now_ms();
   status_.next_start_ms = 0;
   status_.reason.clear();
 
@@ -366,6 +435,9 @@ void Supervisor::start_run() {
   }
   nlohmann::json pid_record = {{"pid", run_pid_}, {"start_time", status_.pid_start_time}};
   write_file_atomic(dir_ + "/supervise/pid", pid_record.dump() + "\n", false);
+  health_failures_ = 0;
+  status_.health = config_.health.enabled ? "unknown" : "";
+  if (config_.health.enabled) health_timer_.start(config_.health.interval_ms);
   enter(State::up, RunState::up);
   record_started();
   status_.ready_since_ms = config_.notification_fd ? 0 : status_.since_ms;
@@ -412,6 +484,71 @@ void Supervisor::report_error(const std::string& line) {
   runtime_errors_.push_back(line);
 }
 
+// ---- health checks ---------------------------------------------------------------
+
+void Supervisor::run_health_check() {
+  if (health_pid_ > 0) return;  // the previous one is still running: its timeout handles it
+  health_output_.clear();
+  health_pipe_ = make_pipe(true);
+  SpawnRequest request{{"./health"}, {"SVKIT_SERVICE=" + name_}, dir_, {}, true};
+  request.fds = {{0, -1}, {1, health_pipe_.write.get()}, {2, health_pipe_.write.get()}};
+  auto result = spawn(request);
+  health_pipe_.write.reset();
+  if (result.pid < 0) {
+    report_error(std::string("cannot run health: ") + std::strerror(result.error));
+    health_timer_.start(config_.health.interval_ms);
+    return;
+  }
+  health_pid_ = result.pid;
+  health_watch_ = uv::Readable(loop_, health_pipe_.read.get(), [this] { on_health_output(); });
+  if (config_.health.timeout_ms > 0) health_timeout_timer_.start(config_.health.timeout_ms);
+}
+
+void Supervisor::health_timed_out() {
+  if (health_pid_ <= 0) return;
+  health_output_ += "\n[svkit: health check killed after " +
+                    std::to_string(config_.health.timeout_ms) + " ms]\n";
+  ::kill(-health_pid_, SIGKILL);
+  ::kill(health_pid_, SIGKILL);
+}
+
+void Supervisor::health_finished() {
+  health_timeout_timer_.stop();
+  on_health_output();
+  health_watch_.close();
+  health_pipe_.read.reset();
+  health_pid_ = 0;
+  if (state_ != State::up) return;
+  const int ws = health_wait_status_;
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+    health_failures_ = 0;
+    status_.health = "healthy";
+  } else if (++health_failures_ >= config_.health.retries && status_.health != "unhealthy") {
+    status_.health = "unhealthy";
+    spdlog::warn("unhealthy: {} health checks in a row failed", health_failures_);
+    if (config_.health.restart) {
+      leave_evidence("unhealthy", "unhealthy: " + std::to_string(health_failures_) +
+                                      " health checks in a row failed");
+      publish();
+      restart_requested_ = true;
+      stop_run();
+      return;
+    }
+  }
+  publish();
+  health_timer_.start(config_.health.interval_ms);
+}
+
+void Supervisor::on_health_output() {
+  constexpr size_t kKept = 4096;
+  char buf[4096];
+  ssize_t n;
+  while (health_pipe_.read && (n = ::read(health_pipe_.read.get(), buf, sizeof buf)) > 0) {
+    health_output_.append(buf, size_t(n));
+    if (health_output_.size() > kKept) health_output_.erase(0, health_output_.size() - kKept);
+  }
+}
+
 // ---- persisted profiles ----------------------------------------------------------
 
 // Only an operator's marker for exactly this process instance turns its exit
@@ -452,7 +589,7 @@ void Supervisor::record_exited(const ExitInfo& exit) {
   if (profile_dir_.empty()) return;
   ::unlink(state::pid_record_path(profile_dir_).c_str());
   auto err = state::record_observation(
-      state_dir_, name_, {"exited", exit.at_ms, status_.pid, exit.code, exit.signal, instance_});
+      state_dir_, name_, {"exited", exit.at_ms, last_run_pid_, exit.code, exit.signal, instance_});
   if (!err.empty()) report_error(err);
 }
 
@@ -467,6 +604,9 @@ void Supervisor::on_sigchld() {
       dispatch(Event::run_died);
     } else if (pid == finish_pid_) {
       dispatch(Event::finish_died);
+    } else if (pid == health_pid_) {
+      health_wait_status_ = ws;
+      dispatch(Event::health_done);
     }
   }
 }
@@ -513,6 +653,7 @@ void Supervisor::on_output_readable() {
   char buf[16384];
   ssize_t n;
   while ((n = ::read(output_.read.get(), buf, sizeof buf)) > 0) {
+    recent_output_.append(std::string_view(buf, size_t(n)));
     if (auto e = output_log_->append(std::string_view(buf, size_t(n))); !e.empty()) {
       report_error(e);
     }

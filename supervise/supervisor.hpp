@@ -3,7 +3,8 @@
 //   states: down, waiting (a start is scheduled), up (run is alive),
 //           finishing (finish is running)
 //   events: the control letters that change intent (up, down, once, exit,
-//           restart), the death of run or finish, and three timers.
+//           restart), the death of run, finish or the health check, and the
+//           timers (start, kill, finish, health interval and timeout).
 //
 // The whole behaviour is kTransitions in supervisor.cpp: one row per state,
 // one cell per event, each cell a small named member function.
@@ -22,7 +23,9 @@
 #include "../lib/status.hpp"
 #include "../lib/uv.hpp"
 #include "config.hpp"
+#include "evidence.hpp"
 #include "output_log.hpp"
+#include "restart_policy.hpp"
 
 namespace svkit::supervise {
 
@@ -40,6 +43,9 @@ class Supervisor {
     start_timer,
     kill_timer,
     finish_timer,
+    health_due,
+    health_done,
+    health_timeout,
     count
   };
 
@@ -82,12 +88,17 @@ class Supervisor {
   void kill_timer_fired();
   void finish_died();
   void finish_timer_fired();
+  void run_health_check();
+  void health_finished();
+  void health_timed_out();
 
   // Steps the cells share.
   void reload_config();
   void start_run();
   void stop_run();
   void after_run();
+  void leave_evidence(const std::string& slug, const std::string& reason);
+  void apply_restart_policy();
   void schedule_start(int64_t delay_ms);
   void enter(State state, RunState shown);
   void publish();
@@ -102,6 +113,7 @@ class Supervisor {
   void on_control_readable();
   void on_output_readable();
   void on_ready_readable();
+  void on_health_output();
   void deliver_signal(int sig);
 
   uv_loop_t* loop_;
@@ -120,10 +132,20 @@ class Supervisor {
   bool exiting_ = false;
   bool finished_ = false;
   pid_t run_pid_ = 0;
+  pid_t last_run_pid_ = 0;
   pid_t finish_pid_ = 0;
   int last_wait_status_ = 0;
   int64_t last_start_mono_ = 0;
   bool permanent_failure_ = false;
+  bool restart_requested_ = false;  // an operator's restart, or health-action restart
+  int64_t started_ms_ = 0;
+  RestartHistory history_;
+  OutputRing recent_output_{64 * 1024};
+  pid_t health_pid_ = 0;
+  int health_wait_status_ = 0;
+  uint64_t health_failures_ = 0;
+  std::string health_output_;
+  Pipe health_pipe_;
 
   UniqueFd lock_fd_;
   UniqueFd control_read_;
@@ -133,8 +155,8 @@ class Supervisor {
   std::unique_ptr<OutputLog> output_log_;
 
   uv::Signal sigchld_, sigterm_, sigint_;
-  uv::Readable control_watch_, output_watch_, ready_watch_;
-  uv::Timer start_timer_, kill_timer_, finish_timer_;
+  uv::Readable control_watch_, output_watch_, ready_watch_, health_watch_;
+  uv::Timer start_timer_, kill_timer_, finish_timer_, health_timer_, health_timeout_timer_;
 };
 
 }  // namespace svkit::supervise

@@ -38,6 +38,9 @@ std::string stat_line(const Status& s, int64_t now) {
   const bool running = s.state == RunState::up || s.state == RunState::finish;
   if (s.state == RunState::up && s.ready_since_ms > 0) add("ready");
   if (s.state == RunState::up && s.ready_since_ms == 0) add("not ready");
+  if (s.state == RunState::up && (s.health == "healthy" || s.health == "unhealthy")) {
+    add(s.health);
+  }
   if (s.state == RunState::down && s.normally_up) add("normally up");
   if (running && !s.normally_up) add("normally down");
   if (running != s.want_up || s.want_up != s.normally_up || s.state == RunState::halted || s.state == RunState::failed ||
@@ -53,6 +56,7 @@ std::string stat_line(const Status& s, int64_t now) {
     add("last exit " + exit_text(*s.last_exit));
   }
   if (!s.reason.empty() && s.state != RunState::up) add(s.reason);
+  if (!s.evidence.empty()) add("evidence " + s.evidence);
   if (!s.errors.empty()) {
     add("error: " + s.errors.front());
     if (s.errors.size() > 1) line += " (+" + std::to_string(s.errors.size() - 1) + " more)";

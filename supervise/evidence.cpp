@@ -1,0 +1,96 @@
+#include "evidence.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "../lib/clock.hpp"
+#include "../lib/files.hpp"
+#include "../lib/proc.hpp"
+
+namespace svkit::supervise {
+
+void OutputRing::append(std::string_view data) {
+  if (data.size() >= capacity_) {
+    buffer_.assign(data.substr(data.size() - capacity_));
+    head_ = 0;
+    return;
+  }
+  if (buffer_.size() < capacity_) {
+    const size_t room = capacity_ - buffer_.size();
+    buffer_.append(data.substr(0, room));
+    data.remove_prefix(std::min(room, data.size()));
+  }
+  while (!data.empty()) {  // full: overwrite the oldest bytes
+    const size_t n = std::min(data.size(), capacity_ - head_);
+    buffer_.replace(head_, n, data.substr(0, n));
+    head_ = (head_ + n) % capacity_;
+    data.remove_prefix(n);
+  }
+}
+
+std::string OutputRing::contents() const {
+  if (buffer_.size() < capacity_ || head_ == 0) return buffer_;
+  return buffer_.substr(head_) + buffer_.substr(0, head_);
+}
+
+namespace {
+
+// "20261126T210000.123Z": sorts like time, safe in a file name.
+std::string compact_time(int64_t ms) {
+  std::string t = rfc3339(ms, true);
+  std::erase(t, '-');
+  std::erase(t, ':');
+  return t;
+}
+
+void keep_newest(const std::string& folder, uint64_t keep) {
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir(folder.c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      if (name.size() > 4 && name.ends_with(".log")) names.push_back(std::move(name));
+    }
+    ::closedir(dir);
+  }
+  if (names.size() <= keep) return;
+  std::sort(names.begin(), names.end());
+  for (size_t i = 0; i < names.size() - keep; ++i) ::unlink((folder + "/" + names[i]).c_str());
+}
+
+std::string render(const EvidenceReport& r) {
+  std::string text = "service: " + r.service + "\nreason: " + r.reason + "\n";
+  text += "pid: " + std::to_string(r.pid) + "\n";
+  text += "started: " + rfc3339(r.started_ms, true) + "\n";
+  text += "ended: " + rfc3339(r.ended_ms, true) + "\n";
+  text += "uptime_ms: " + std::to_string(r.ended_ms - r.started_ms) + "\n";
+  text += "restarts: " + std::to_string(r.restarts) + "\n";
+  if (r.exit) {
+    text += r.exit->signal ? "signal: " + signal_name(r.exit->signal) + "\n"
+                           : "exit_code: " + std::to_string(r.exit->code) + "\n";
+  }
+  text += "\n--- last health check output ---\n" + r.health_output;
+  if (!r.health_output.empty() && r.health_output.back() != '\n') text += '\n';
+  text += "\n--- last " + std::to_string(r.output.size()) + " bytes of output ---\n" + r.output;
+  return text;
+}
+
+}  // namespace
+
+std::string write_evidence(const std::string& folder, const EvidenceReport& report, uint64_t keep,
+                           std::string& error) {
+  if (!make_dirs(folder)) {
+    error = "cannot create " + folder;
+    return {};
+  }
+  const std::string path = folder + "/" + compact_time(report.ended_ms) + "-" +
+                           report.reason_slug + ".log";
+  error = write_file_atomic(path, render(report), true);
+  if (!error.empty()) return {};
+  keep_newest(folder, std::max<uint64_t>(keep, 1));
+  return path;
+}
+
+}  // namespace svkit::supervise

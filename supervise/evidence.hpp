@@ -1,0 +1,50 @@
+// Evidence before every restart no operator asked for: the last output of the
+// service (kept in memory, so it survives log rotation), why it died, and the
+// last health check's output, fsynced to LOG_DIR/NAME/evidence/ before the
+// next instance starts.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "../lib/status.hpp"
+
+namespace svkit::supervise {
+
+// The last `capacity` bytes fed to it. Allocates on first use, so a silent
+// service costs nothing.
+class OutputRing {
+ public:
+  explicit OutputRing(size_t capacity) : capacity_(capacity) {}
+  void append(std::string_view data);
+  std::string contents() const;
+
+ private:
+  size_t capacity_;
+  std::string buffer_;
+  size_t head_ = 0;  // where the oldest byte is, once full
+};
+
+struct EvidenceReport {
+  std::string service;
+  std::string reason_slug;  // for the file name: "exit-1", "signal-SIGKILL", "unhealthy"
+  std::string reason;       // for people
+  pid_t pid = 0;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+  uint32_t restarts = 0;
+  std::optional<ExitInfo> exit;
+  std::string health_output;
+  std::string output;
+};
+
+// Writes and fsyncs the report, then keeps only the newest `keep` files.
+// Returns the file's path, or empty with `error` set.
+std::string write_evidence(const std::string& folder, const EvidenceReport& report, uint64_t keep,
+                           std::string& error);
+
+}  // namespace svkit::supervise
