@@ -274,6 +274,22 @@ TEST(Svinit, EssentialServiceFailingForGoodStopsTheContainer) {
   EXPECT_EQ(lines_with(c.err(), "essential service core is down for good"), 1u) << c.err();
 }
 
+TEST(Svinit, EssentialServiceHaltingOnPurposePassesItsCodeOn) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  ASSERT_EQ(::mkfifo(sb.path("halt").c_str(), 0600), 0);
+  add_static_service(sb, "node", "read x < " + sb.path("halt") + "\nexit 71",
+                     {{"essential", ""}, {"halt-codes", "70 71 72"}});
+  Container c(sb, {});
+  c.wait_up({"node"});
+  int fd = -1;
+  ASSERT_TRUE(eventually([&] { return (fd = ::open(sb.path("halt").c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
+                         "node waiting on its FIFO"));
+  ASSERT_EQ(::write(fd, "x\n", 2), 2);
+  ::close(fd);
+  EXPECT_EQ(c.wait(), 71) << c.err();
+}
+
 TEST(Svinit, EssentialNowStopsTheContainerAtTheFirstExit) {
   if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
   Sandbox sb;

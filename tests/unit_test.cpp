@@ -10,7 +10,9 @@
 #include "../lib/proc.hpp"
 #include "../lib/status.hpp"
 #include "../supervise/config.hpp"
+#include "../supervise/evidence.hpp"
 #include "../supervise/output_log.hpp"
+#include "../supervise/restart_policy.hpp"
 #include "../svctl/commands.hpp"
 #include "../svctl/stat_line.hpp"
 #include "harness.hpp"
@@ -212,6 +214,100 @@ TEST(OutputLog, StampsLinesJoinsPartsAndRotates) {
   EXPECT_TRUE(path_exists(log.path() + ".2"));
   EXPECT_FALSE(path_exists(log.path() + ".3"));
   EXPECT_NE(test::read_text(log.path()).find("line 399"), std::string::npos);
+}
+
+TEST(PolicyParsers, RestartHaltCodesAndHealthAction) {
+  std::vector<std::string> errors;
+  using supervise::RestartPolicy;
+  EXPECT_EQ(supervise::parse_restart_policy("never\n", errors)->policy, RestartPolicy::Kind::never);
+  auto limited = supervise::parse_restart_policy("on-failure:2", errors);
+  EXPECT_EQ(limited->policy, RestartPolicy::Kind::on_failure);
+  EXPECT_EQ(limited->max_restarts, 2u);
+  EXPECT_FALSE(supervise::parse_restart_policy("on-failure", errors)->max_restarts);
+  EXPECT_TRUE(errors.empty());
+  for (auto bad : {"sometimes", "on-failure:", "on-failure:-1", "on-failure:x", "Always"}) {
+    EXPECT_FALSE(supervise::parse_restart_policy(bad, errors)) << bad;
+  }
+  EXPECT_EQ(errors.size(), 5u);
+  errors.clear();
+  EXPECT_EQ(supervise::parse_halt_codes("70 71\n72,73", errors), (std::set<int>{70, 71, 72, 73}));
+  EXPECT_EQ(supervise::parse_halt_codes("0 256 x 9", errors), std::set<int>{9});
+  EXPECT_EQ(errors.size(), 3u);
+  EXPECT_EQ(supervise::parse_health_action("restart", errors), true);
+  EXPECT_EQ(supervise::parse_health_action("none", errors), false);
+  EXPECT_FALSE(supervise::parse_health_action("reboot", errors));
+}
+
+class RestartDecisions : public ::testing::Test {
+ protected:
+  using Kind = supervise::RestartDecision::Kind;
+  supervise::ServiceConfig config;
+  const ExitInfo crash{1, 0, 0};
+  const ExitInfo clean{0, 0, 0};
+  const ExitInfo killed{-1, SIGKILL, 0};
+};
+
+TEST_F(RestartDecisions, QuickDeathsDoubleTheDelayUpToTheCap) {
+  config.restart_min_interval_ms = 1000;
+  config.restart_max_delay_ms = 60000;
+  supervise::RestartHistory history;
+  std::vector<int64_t> delays;
+  for (int i = 0; i < 9; ++i) {
+    auto d = supervise::decide_restart(config, crash, 200, history);
+    ASSERT_EQ(d.kind, Kind::restart);
+    delays.push_back(d.delay_ms);
+    history = d.history;
+  }
+  EXPECT_EQ(delays, (std::vector<int64_t>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
+                                          60000}));
+}
+
+TEST_F(RestartDecisions, AStableRunResetsTheBackoff) {
+  supervise::RestartHistory history{7, 0};
+  auto d = supervise::decide_restart(config, crash, 10'000, history);
+  EXPECT_EQ(d.kind, Kind::restart);
+  EXPECT_EQ(d.delay_ms, 0);
+  EXPECT_EQ(d.history.quick_deaths, 0u);
+}
+
+TEST_F(RestartDecisions, HaltCodesHaltAndSignalsNever) {
+  config.halt_codes = {70, 71, 72};
+  auto d = supervise::decide_restart(config, ExitInfo{71, 0, 0}, 100, {});
+  EXPECT_EQ(d.kind, Kind::halt);
+  EXPECT_EQ(d.reason, "halted on purpose (exit 71)");
+  EXPECT_EQ(supervise::decide_restart(config, crash, 100, {}).kind, Kind::restart);
+  EXPECT_EQ(supervise::decide_restart(config, ExitInfo{-1, 71, 0}, 100, {}).kind, Kind::restart);
+}
+
+TEST_F(RestartDecisions, OnFailureCountsFailuresAndStopsOnCleanExit) {
+  config.restart = {supervise::RestartPolicy::Kind::on_failure, 2};
+  supervise::RestartHistory history;
+  for (int i = 0; i < 2; ++i) {
+    auto d = supervise::decide_restart(config, i ? killed : crash, 100, history);
+    EXPECT_EQ(d.kind, Kind::restart);
+    history = d.history;
+  }
+  auto last = supervise::decide_restart(config, crash, 100, history);
+  EXPECT_EQ(last.kind, Kind::give_up);
+  EXPECT_NE(last.reason.find("gave up after 2 restarts"), std::string::npos);
+  EXPECT_EQ(supervise::decide_restart(config, clean, 100, {}).kind, Kind::stop);
+  config.restart = {supervise::RestartPolicy::Kind::never, std::nullopt};
+  EXPECT_EQ(supervise::decide_restart(config, crash, 100, {}).kind, Kind::stop);
+}
+
+TEST(OutputRing, KeepsTheLastBytesInOrder) {
+  supervise::OutputRing ring(8);
+  EXPECT_EQ(ring.contents(), "");
+  ring.append("abc");
+  EXPECT_EQ(ring.contents(), "abc");
+  ring.append("defgh");
+  EXPECT_EQ(ring.contents(), "abcdefgh");
+  ring.append("ij");
+  EXPECT_EQ(ring.contents(), "cdefghij");
+  ring.append("klmnopqrstuv");
+  EXPECT_EQ(ring.contents(), "opqrstuv");
+  ring.append("w");
+  EXPECT_EQ(ring.contents(), "pqrstuvw");
 }
 
 }  // namespace

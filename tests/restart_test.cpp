@@ -1,0 +1,251 @@
+// Restarts that never hide the bug: restart policies, backoff, halt codes,
+// health checks and evidence, with real processes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "../lib/clock.hpp"
+#include "../lib/files.hpp"
+#include "harness.hpp"
+
+namespace svkit::test {
+namespace {
+
+// Each start appends a line to `path`; "ms" gives the start time in ms.
+std::string record_start(const std::string& path) {
+  return "echo \"$(date +%s%3N)\" >> " + path + "\n";
+}
+
+std::vector<int64_t> start_times(const std::string& path) {
+  std::vector<int64_t> times;
+  std::stringstream lines(read_text(path));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty()) times.push_back(std::stoll(line));
+  }
+  return times;
+}
+
+size_t count_starts(const std::string& path) { return start_times(path).size(); }
+
+std::vector<std::string> evidence_files(const Sandbox& sb, const std::string& name) {
+  std::vector<std::string> files;
+  const std::string dir = sb.log_dir() + "/" + name + "/evidence";
+  if (!is_directory(dir)) return files;
+  for (auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(RestartPolicy, OnFailureWithALimitStartsThreeTimesThenStaysDown) {
+  Sandbox sb;
+  const std::string starts = sb.path("starts");
+  sb.add_service("flaky", record_start(starts) + "exit 1",
+                 {{"restart", "on-failure:2"}, {"restart-min-interval", "0"}});
+  sb.start_svscan();
+  eventually([&] { auto s = sb.status("flaky"); return s && s->state == RunState::failed; },
+             "flaky to give up", [&] { return sb.describe("flaky"); });
+  EXPECT_EQ(count_starts(starts), 3u);
+  auto s = sb.status("flaky");
+  EXPECT_NE(s->reason.find("gave up after 2 restarts (on-failure:2)"), std::string::npos)
+      << s->reason;
+  EXPECT_EQ(s->restarts, 2u);
+  EXPECT_NE(sb.svctl({"stat", "flaky"}).out.find("gave up"), std::string::npos);
+  // The operator's up wins over the policy, with a fresh count.
+  EXPECT_EQ(sb.svctl({"up", "flaky"}).exit_code, 0);
+  eventually([&] { return count_starts(starts) == 6; }, "three more starts after svctl up",
+             [&] { return sb.describe("flaky"); });
+}
+
+TEST(RestartPolicy, OnFailureDoesNotRestartACleanExitAndNeverNeverRestarts) {
+  Sandbox sb;
+  const std::string clean = sb.path("clean"), never = sb.path("never");
+  sb.add_service("clean", record_start(clean) + "exit 0",
+                 {{"restart", "on-failure"}, {"restart-min-interval", "0"}});
+  sb.add_service("never", record_start(never) + "exit 3",
+                 {{"restart", "never"}, {"restart-min-interval", "0"}});
+  sb.start_svscan();
+  for (auto name : {"clean", "never"}) {
+    eventually([&] { auto s = sb.status(name); return s && s->last_exit && s->state == RunState::down; },
+               std::string(name) + " down after its exit", [&] { return sb.describe(name); });
+  }
+  EXPECT_EQ(sb.svctl({"wait", "up", "-t", "300", "clean"}).exit_code, 3);
+  EXPECT_EQ(count_starts(clean), 1u);
+  EXPECT_EQ(count_starts(never), 1u);
+  EXPECT_NE(sb.status("clean")->reason.find("on-failure"), std::string::npos);
+  EXPECT_NE(sb.status("never")->reason.find("exited 3; restart policy is never"), std::string::npos);
+}
+
+TEST(Backoff, GapsGrowThenCapThenResetAfterAStableRun) {
+  Sandbox sb;
+  const std::string starts = sb.path("starts"), release = sb.path("release");
+  ASSERT_EQ(::mkfifo(release.c_str(), 0600), 0);
+  // Crashes at once, unless the `stable` flag exists: then it runs until released.
+  sb.add_service("crasher",
+                 record_start(starts) + "[ -f " + sb.path("stable") + " ] && read x < " + release +
+                     "\nexit 1",
+                 {{"restart-min-interval", "100"},
+                  {"restart-max-delay", "800"},
+                  {"restart-reset", "1500"}});
+  sb.start_svscan();
+  ASSERT_TRUE(eventually([&] { return count_starts(starts) >= 7; }, "seven starts",
+                         [&] { return sb.describe("crasher"); }, std::chrono::seconds(30)));
+  sb.write("stable", "");
+  auto t = start_times(starts);
+  // A timer never fires early, so each gap is at least its delay: 100, 200, 400, 800, 800, 800.
+  const int64_t delays[] = {100, 200, 400, 800, 800, 800};
+  for (int i = 0; i < 6; ++i) {
+    const int64_t gap = t[i + 1] - t[i];
+    EXPECT_GE(gap, delays[i]) << "gap " << i;
+    // Generous: only a gap of the next doubling (or no cap) fails.
+    if (delays[i] == 800) {
+      EXPECT_LT(gap, 1600) << "gap " << i << " is not capped";
+    }
+  }
+  auto s = sb.status("crasher");
+  EXPECT_GE(s->restarts, 6u);
+  // A stable run (longer than restart-reset) wipes the backoff clean.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = sb.status("crasher");
+        return st && st->state == RunState::up && now_ms() - st->since_ms > 1600;
+      },
+      "a stable run longer than restart-reset", [&] { return sb.describe("crasher"); },
+      std::chrono::seconds(30)));
+  const size_t before = count_starts(starts);
+  std::filesystem::remove(sb.path("stable"));
+  int fd = ::open(release.c_str(), O_WRONLY | O_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "x\n", 2), 2);
+  ::close(fd);
+  ASSERT_TRUE(eventually([&] { return count_starts(starts) >= before + 2; },
+                         "two starts after the stable run"));
+  t = start_times(starts);
+  // Restarted at once after the stable run, then the first quick death waits 100 ms again.
+  EXPECT_LT(t[before + 1] - t[before], 800) << "backoff did not reset";
+}
+
+TEST(HaltCodes, ADeliberateHaltIsNotRestartedButACrashIs) {
+  Sandbox sb;
+  const std::string starts = sb.path("starts"), code = sb.path("code");
+  sb.write("code", "1");
+  sb.add_service("node", record_start(starts) + "exit $(cat " + code + ")",
+                 {{"halt-codes", "70 71 72\n"}, {"restart-min-interval", "0"},
+                  {"restart-max-delay", "0"}});
+  sb.start_svscan();
+  eventually([&] { return count_starts(starts) >= 3; }, "a crashing node is restarted");
+  sb.write("code", "71");
+  eventually([&] { auto s = sb.status("node"); return s && s->state == RunState::halted; },
+             "node halted", [&] { return sb.describe("node"); });
+  const size_t starts_at_halt = count_starts(starts);
+  auto stat = sb.svctl({"stat", "node"});
+  EXPECT_NE(stat.out.find("node: halted (exit 71)"), std::string::npos) << stat.out;
+  EXPECT_TRUE(sb.status("node")->want_up) << "a halt must not change want";
+  EXPECT_EQ(sb.svctl({"wait", "up", "-t", "300", "node"}).exit_code, 3);
+  EXPECT_EQ(count_starts(starts), starts_at_halt);
+}
+
+TEST(Health, FailingChecksLeaveEvidenceThenRestart) {
+  Sandbox sb;
+  const std::string seen = sb.path("seen");
+  const std::string evidence_dir = sb.log_dir() + "/sick/evidence";
+  // On each start, note whether evidence was already on disk.
+  sb.add_service("sick",
+                 "if ls " + evidence_dir + "/*.log > /dev/null 2>&1; then echo yes; else echo no; fi >> " +
+                     seen + "\necho \"last words of $$\"\nexec sleep 100000",
+                 {{"health", "#!/bin/sh\necho 'db: connection refused'\nexit 1\n"},
+                  {"health-interval", "20"},
+                  {"health-retries", "3"},
+                  {"health-action", "restart"},
+                  {"restart-min-interval", "0"}});
+  ::chmod((sb.service_dir("sick") + "/health").c_str(), 0755);
+  sb.start_svscan();
+  sb.wait("up", "sick");
+  const pid_t first = sb.status("sick")->pid;
+  sb.wait_new_pid("sick", first);
+  eventually([&] { return read_text(seen).starts_with("no\nyes\n"); },
+             "the second start to find the evidence already on disk",
+             [&] { return "seen: " + read_text(seen); });
+  auto files = evidence_files(sb, "sick");
+  ASSERT_FALSE(files.empty());
+  const std::string evidence = read_text(files.front());
+  EXPECT_NE(files.front().find("-unhealthy.log"), std::string::npos) << files.front();
+  EXPECT_NE(evidence.find("last words of " + std::to_string(first)), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("db: connection refused"), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("reason: unhealthy: 3 health checks in a row failed"), std::string::npos);
+  EXPECT_NE(sb.svctl({"stat", "sick"}).out.find("evidence " + evidence_dir), std::string::npos);
+}
+
+TEST(Health, AHangingCheckIsKilledAtItsTimeout) {
+  Sandbox sb;
+  const std::string health_pid = sb.path("health-pid");
+  sb.add_service("svc", "exec sleep 100000",
+                 {{"health", "#!/bin/sh\necho $$ > " + health_pid + "\nexec sleep 100000\n"},
+                  {"health-interval", "20"},
+                  {"health-timeout", "100"},
+                  {"health-retries", "1"}});
+  ::chmod((sb.service_dir("svc") + "/health").c_str(), 0755);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  eventually([&] { auto s = sb.status("svc"); return s && s->health == "unhealthy"; },
+             "svc unhealthy after its check timed out", [&] { return sb.describe("svc"); });
+  ASSERT_FALSE(read_text(health_pid).empty());
+  const pid_t pid = std::stoi(read_text(health_pid));
+  eventually([&] { return !process_alive(pid); }, "the hanging health check to be killed");
+  EXPECT_TRUE(process_alive(sb.status("svc")->pid)) << "health-action none must not restart";
+  EXPECT_NE(sb.svctl({"stat", "svc"}).out.find("unhealthy"), std::string::npos);
+}
+
+TEST(Evidence, TheRingHoldsTheLastOutputEvenWhenTheLogRotatedAway) {
+  Sandbox sb;
+  sb.add_service("chatty",
+                 "i=1; while [ $i -le 400 ]; do echo \"line $i of the crash story\"; i=$((i+1)); done\n"
+                 "exit 2",
+                 {{"log-max-bytes", "4096"}, {"log-keep", "0"}, {"restart", "never"}});
+  sb.start_svscan();
+  eventually([&] { return !evidence_files(sb, "chatty").empty(); }, "evidence of the crash",
+             [&] { return sb.describe("chatty"); });
+  const std::string evidence = read_text(evidence_files(sb, "chatty").front());
+  EXPECT_NE(evidence.find("line 1 of the crash story"), std::string::npos);
+  EXPECT_NE(evidence.find("line 400 of the crash story"), std::string::npos);
+  EXPECT_NE(evidence.find("exit_code: 2"), std::string::npos);
+  EXPECT_EQ(read_text(sb.log_dir() + "/chatty/current").find("line 1 of"), std::string::npos)
+      << "the log should have rotated the first lines away";
+}
+
+TEST(Evidence, OnlyTheNewestAreKept) {
+  Sandbox sb;
+  const std::string starts = sb.path("starts");
+  sb.add_service("loop", record_start(starts) + "exit 1",
+                 {{"evidence-keep", "3"}, {"restart-min-interval", "0"}, {"restart-max-delay", "0"}});
+  sb.start_svscan();
+  eventually([&] { return count_starts(starts) >= 8; }, "eight crashes");
+  EXPECT_LE(evidence_files(sb, "loop").size(), 3u);
+}
+
+TEST(BadInput, BadPolicyFilesKeepDefaultsAndSaySo) {
+  Sandbox sb;
+  sb.add_service("svc", "exec sleep 100000",
+                 {{"restart", "sometimes"}, {"halt-codes", "70 abc 300"},
+                  {"restart-max-delay", "-4"}, {"health", "#!/bin/sh\nexit 0\n"}});
+  // `health` written non-executable on purpose.
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  auto s = sb.status("svc");
+  ASSERT_EQ(s->errors.size(), 5u) << sb.describe("svc");
+  std::string all;
+  for (auto& e : s->errors) all += e + "\n";
+  EXPECT_NE(all.find("restart: \"sometimes\""), std::string::npos) << all;
+  EXPECT_NE(all.find("halt-codes: \"abc\""), std::string::npos) << all;
+  EXPECT_NE(all.find("halt-codes: \"300\""), std::string::npos) << all;
+  EXPECT_NE(all.find("restart-max-delay: \"-4\""), std::string::npos) << all;
+  EXPECT_NE(all.find("health: not an executable file"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace svkit::test
