@@ -12,8 +12,12 @@ static int64_t read_clock(clockid_t id) {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t now_ms() { return read_clock(CLOCK_REALTIME); }
-int64_t monotonic_ms() { return read_clock(CLOCK_MONOTONIC); }
+int64_t now_ms() {
+  return read_clock(CLOCK_REALTIME);
+}
+int64_t monotonic_ms() {
+  return read_clock(CLOCK_MONOTONIC);
+}
 
 std::string rfc3339(int64_t epoch_ms, bool with_millis) {
   time_t secs = static_cast<time_t>(epoch_ms / 1000);

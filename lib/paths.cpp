@@ -44,6 +44,8 @@ std::string libexec_program(const std::string& program) {
   return std::string(SVKIT_LIBEXECDIR) + "/" + program;
 }
 
-std::string svscan_control_path(const std::string& rundir) { return rundir + "/svscan-control"; }
+std::string svscan_control_path(const std::string& rundir) {
+  return rundir + "/svscan-control";
+}
 
 }  // namespace svkit

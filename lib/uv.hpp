@@ -68,7 +68,8 @@ class Timer : public Owned<uv_timer_t> {
     uv_timer_init(loop, get());
   }
   void start(uint64_t ms) {
-    uv_timer_start(get(), [](uv_timer_t* h) { invoke(h); }, ms, 0);
+    uv_timer_start(
+        get(), [](uv_timer_t* h) { invoke(h); }, ms, 0);
   }
   void stop() { uv_timer_stop(get()); }
   bool active() { return uv_is_active(reinterpret_cast<uv_handle_t*>(get())); }
@@ -79,7 +80,8 @@ class Signal : public Owned<uv_signal_t> {
   Signal() = default;
   Signal(uv_loop_t* loop, int signum, Callback callback) : Owned(std::move(callback)) {
     uv_signal_init(loop, get());
-    uv_signal_start(get(), [](uv_signal_t* h, int) { invoke(h); }, signum);
+    uv_signal_start(
+        get(), [](uv_signal_t* h, int) { invoke(h); }, signum);
   }
 };
 
@@ -100,9 +102,9 @@ class DirWatch : public Owned<uv_fs_event_t> {
   DirWatch(uv_loop_t* loop, const std::string& dir, Callback callback)
       : Owned(std::move(callback)) {
     uv_fs_event_init(loop, get());
-    ok_ = uv_fs_event_start(
-              get(), [](uv_fs_event_t* h, const char*, int, int) { invoke(h); }, dir.c_str(),
-              0) == 0;
+    ok_ =
+        uv_fs_event_start(
+            get(), [](uv_fs_event_t* h, const char*, int, int) { invoke(h); }, dir.c_str(), 0) == 0;
   }
   bool ok() const { return ok_; }
 

@@ -129,9 +129,15 @@ Outcome reconcile_profile(const Context& ctx, const std::string& name) {
   }
   auto read = state::read_profile_state(state::state_file(ctx.state_dir, name));
   switch (read.outcome) {
-    case state::ReadOutcome::ok: out.prior_state = read.state.want_up ? "up" : "down"; break;
-    case state::ReadOutcome::missing: out.prior_state = "missing"; break;
-    case state::ReadOutcome::corrupt: out.prior_state = "corrupt"; break;
+    case state::ReadOutcome::ok:
+      out.prior_state = read.state.want_up ? "up" : "down";
+      break;
+    case state::ReadOutcome::missing:
+      out.prior_state = "missing";
+      break;
+    case state::ReadOutcome::corrupt:
+      out.prior_state = "corrupt";
+      break;
   }
   if (read.outcome != state::ReadOutcome::ok) spdlog::warn("profile {}: {}", name, read.error);
   out.prior_exit = prior_exit_of(read, ctx.instance);

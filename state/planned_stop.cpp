@@ -16,11 +16,16 @@ void from_json(const nlohmann::json& j, PlannedStop& m) {
 
 const char* to_string(MarkerVerdict verdict) {
   switch (verdict) {
-    case MarkerVerdict::operator_stop: return "operator stop";
-    case MarkerVerdict::absent: return "no marker";
-    case MarkerVerdict::expired: return "expired marker";
-    case MarkerVerdict::malformed: return "malformed marker";
-    case MarkerVerdict::other_process: return "marker for another process";
+    case MarkerVerdict::operator_stop:
+      return "operator stop";
+    case MarkerVerdict::absent:
+      return "no marker";
+    case MarkerVerdict::expired:
+      return "expired marker";
+    case MarkerVerdict::malformed:
+      return "malformed marker";
+    case MarkerVerdict::other_process:
+      return "marker for another process";
   }
   return "?";
 }

@@ -10,9 +10,8 @@
 namespace svkit::state {
 
 void to_json(nlohmann::json& j, const Observation& o) {
-  j = {{"event", o.event}, {"at", rfc3339(o.at_ms)}, {"at_ms", o.at_ms},
-       {"pid", o.pid},     {"code", o.code},         {"signal", o.signal},
-       {"instance", o.instance}};
+  j = {{"event", o.event}, {"at", rfc3339(o.at_ms)}, {"at_ms", o.at_ms},      {"pid", o.pid},
+       {"code", o.code},   {"signal", o.signal},     {"instance", o.instance}};
 }
 
 void from_json(const nlohmann::json& j, Observation& o) {
@@ -103,7 +102,9 @@ std::string write_profile_state(const std::string& path, const ProfileState& sta
   return write_file_atomic(path, j.dump() + "\n", true);
 }
 
-std::string profiles_dir(const std::string& state_dir) { return state_dir + "/profiles"; }
+std::string profiles_dir(const std::string& state_dir) {
+  return state_dir + "/profiles";
+}
 
 std::string profile_dir(const std::string& state_dir, const std::string& name) {
   return profiles_dir(state_dir) + "/" + name;

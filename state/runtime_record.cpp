@@ -12,7 +12,9 @@
 
 namespace svkit::state {
 
-std::string instance_file(const std::string& rundir) { return rundir + "/instance"; }
+std::string instance_file(const std::string& rundir) {
+  return rundir + "/instance";
+}
 
 std::string read_instance_id(const std::string& rundir) {
   auto text = read_file(instance_file(rundir));
@@ -45,7 +47,9 @@ std::string ensure_instance_id(const std::string& rundir, std::string* error) {
   return id;
 }
 
-std::string pid_record_path(const std::string& profile_dir) { return profile_dir + "/pid"; }
+std::string pid_record_path(const std::string& profile_dir) {
+  return profile_dir + "/pid";
+}
 
 std::string write_pid_record(const std::string& profile_dir, const PidRecord& record) {
   nlohmann::json j = {

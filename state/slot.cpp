@@ -47,8 +47,7 @@ std::string build_slot(const std::string& scandir, const std::string& service_so
 }
 
 void request_rescan(const std::string& rundir) {
-  UniqueFd fd(
-      ::open(svscan_control_path(rundir).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd fd(::open(svscan_control_path(rundir).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (fd) (void)!::write(fd.get(), "a", 1);
 }
 

@@ -32,12 +32,11 @@ static std::string quoted(std::string_view text) {
 }
 
 std::optional<uint64_t> parse_bounded_number(std::string_view file, std::string_view text,
-                                           uint64_t max, std::vector<std::string>& errors) {
+                                             uint64_t max, std::vector<std::string>& errors) {
   auto value = parse_unsigned(trim(text));
   if (!value || *value > max) {
     errors.push_back(std::string(file) + ": " + quoted(trim(text)) +
-                     " is not a whole number from 0 to " + std::to_string(max) +
-                     "; default kept");
+                     " is not a whole number from 0 to " + std::to_string(max) + "; default kept");
     return std::nullopt;
   }
   return value;
@@ -88,7 +87,8 @@ std::set<int> parse_halt_codes(std::string_view text, std::vector<std::string>& 
     if (code && *code >= 1 && *code <= 255) {
       codes.insert(int(*code));
     } else {
-      errors.push_back("halt-codes: " + quoted(word) + " is not an exit code from 1 to 255; skipped");
+      errors.push_back("halt-codes: " + quoted(word) +
+                       " is not an exit code from 1 to 255; skipped");
     }
     pos = end;
   }

@@ -50,7 +50,7 @@ struct ServiceConfig {
 // Parsers of one file's text, exposed for tests. On a bad value they append
 // one line to `errors` and return nullopt.
 std::optional<uint64_t> parse_bounded_number(std::string_view file, std::string_view text,
-                                           uint64_t max, std::vector<std::string>& errors);
+                                             uint64_t max, std::vector<std::string>& errors);
 std::optional<int> parse_notification_fd(std::string_view text, std::vector<std::string>& errors);
 std::optional<int> parse_down_signal(std::string_view text, std::vector<std::string>& errors);
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text,

@@ -85,8 +85,8 @@ std::string write_evidence(const std::string& folder, const EvidenceReport& repo
     error = "cannot create " + folder;
     return {};
   }
-  const std::string path = folder + "/" + compact_time(report.ended_ms) + "-" +
-                           report.reason_slug + ".log";
+  const std::string path =
+      folder + "/" + compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
   error = write_file_atomic(path, render(report), true);
   if (!error.empty()) return {};
   keep_newest(folder, std::max<uint64_t>(keep, 1));

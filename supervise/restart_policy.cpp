@@ -21,8 +21,8 @@ int64_t backoff_delay(const ServiceConfig& config, uint32_t quick_deaths) {
 
 }  // namespace
 
-RestartDecision decide_restart(const ServiceConfig& config, const ExitInfo& exit,
-                               int64_t uptime_ms, RestartHistory history) {
+RestartDecision decide_restart(const ServiceConfig& config, const ExitInfo& exit, int64_t uptime_ms,
+                               RestartHistory history) {
   using Kind = RestartDecision::Kind;
   RestartDecision d;
   const bool failed = exit.signal != 0 || exit.code != 0;
@@ -51,8 +51,8 @@ RestartDecision decide_restart(const ServiceConfig& config, const ExitInfo& exit
       if (config.restart.max_restarts && history.failures > *config.restart.max_restarts) {
         d.kind = Kind::give_up;
         d.reason = describe(exit) + "; gave up after " +
-                   std::to_string(*config.restart.max_restarts) + " restarts (on-failure:" +
-                   std::to_string(*config.restart.max_restarts) + ")";
+                   std::to_string(*config.restart.max_restarts) +
+                   " restarts (on-failure:" + std::to_string(*config.restart.max_restarts) + ")";
         d.history = history;
         return d;
       }

@@ -24,7 +24,7 @@ struct RestartDecision {
   std::string reason;      // for status and evidence; empty for a plain restart
 };
 
-RestartDecision decide_restart(const ServiceConfig& config, const ExitInfo& exit,
-                               int64_t uptime_ms, RestartHistory history);
+RestartDecision decide_restart(const ServiceConfig& config, const ExitInfo& exit, int64_t uptime_ms,
+                               RestartHistory history);
 
 }  // namespace svkit::supervise

@@ -37,18 +37,17 @@ const std::array<std::array<S::Action, size_t(S::Event::count)>, size_t(S::State
          &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore,
          &S::health_finished, &S::health_timed_out},
         // waiting
-        {&S::start_now, &S::down_while_waiting, &S::once_now, &S::exit_while_waiting,
-         &S::start_now, &S::ignore, &S::ignore, &S::start_run, &S::ignore, &S::ignore,
-         &S::ignore, &S::health_finished, &S::health_timed_out},
+        {&S::start_now, &S::down_while_waiting, &S::once_now, &S::exit_while_waiting, &S::start_now,
+         &S::ignore, &S::ignore, &S::start_run, &S::ignore, &S::ignore, &S::ignore,
+         &S::health_finished, &S::health_timed_out},
         // up
         {&S::up_while_running, &S::down_while_up, &S::once_while_running, &S::exit_while_up,
          &S::restart_while_up, &S::run_died, &S::ignore, &S::ignore, &S::kill_timer_fired,
          &S::ignore, &S::run_health_check, &S::health_finished, &S::health_timed_out},
         // finishing
         {&S::up_while_running, &S::down_while_finishing, &S::once_while_running,
-         &S::exit_while_finishing, &S::ignore, &S::ignore, &S::finish_died, &S::ignore,
-         &S::ignore, &S::finish_timer_fired, &S::ignore, &S::health_finished,
-         &S::health_timed_out},
+         &S::exit_while_finishing, &S::ignore, &S::ignore, &S::finish_died, &S::ignore, &S::ignore,
+         &S::finish_timer_fired, &S::ignore, &S::health_finished, &S::health_timed_out},
     }};
 
 void Supervisor::dispatch(Event event) {
@@ -123,8 +122,8 @@ void Supervisor::reload_config() {
 
 void Supervisor::begin() {
   reload_config();
-  output_log_ = std::make_unique<OutputLog>(log_dir_ + "/" + name_, config_.log_max_bytes,
-                                            config_.log_keep);
+  output_log_ =
+      std::make_unique<OutputLog>(log_dir_ + "/" + name_, config_.log_max_bytes, config_.log_keep);
   status_.normally_up = !config_.start_down;
   status_.want_up = !config_.start_down;
   status_.want_by = "boot";
@@ -249,8 +248,7 @@ void Supervisor::run_died() {
   ready_read_.reset();
   if (auto e = output_log_->flush_partial(); !e.empty()) report_error(e);
   const int ws = last_wait_status_;
-  ExitInfo exit{WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
-                now_ms()};
+  ExitInfo exit{WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, now_ms()};
   status_.last_exit = exit;
   consume_planned_stop(run_pid_, status_.pid_start_time);
   last_run_pid_ = std::exchange(run_pid_, 0);
@@ -331,10 +329,10 @@ void Supervisor::after_run() {
     return;
   }
   const ExitInfo& exit = *status_.last_exit;
-  leave_evidence(exit.signal ? "signal-" + signal_name(exit.signal)
-                             : "exit-" + std::to_string(exit.code),
-                 exit.signal ? "killed by " + signal_name(exit.signal)
-                             : "exited " + std::to_string(exit.code));
+  leave_evidence(
+      exit.signal ? "signal-" + signal_name(exit.signal) : "exit-" + std::to_string(exit.code),
+      exit.signal ? "killed by " + signal_name(exit.signal)
+                  : "exited " + std::to_string(exit.code));
   apply_restart_policy();
 }
 
@@ -375,8 +373,8 @@ void Supervisor::leave_evidence(const std::string& slug, const std::string& reas
                         health_output_,
                         recent_output_.contents()};
   std::string error;
-  auto path = write_evidence(log_dir_ + "/" + name_ + "/evidence", report, config_.evidence_keep,
-                             error);
+  auto path =
+      write_evidence(log_dir_ + "/" + name_ + "/evidence", report, config_.evidence_keep, error);
   if (path.empty()) {
     report_error("cannot write evidence: " + error);
   } else {
@@ -403,12 +401,12 @@ void Supervisor::start_run() {
   status_.next_start_ms = 0;
   status_.reason.clear();
 
-  SpawnRequest request{{"./run"},
-                       {"SVKIT_PLANNED_STOP_FILE=" + dir_ + "/supervise/planned-stop",
-                        "SVKIT_SERVICE=" + name_},
-                       dir_,
-                       {},
-                       true};
+  SpawnRequest request{
+      {"./run"},
+      {"SVKIT_PLANNED_STOP_FILE=" + dir_ + "/supervise/planned-stop", "SVKIT_SERVICE=" + name_},
+      dir_,
+      {},
+      true};
   request.fds.push_back({2, output_.write.get()});
   if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
   Pipe ready;
@@ -506,8 +504,8 @@ void Supervisor::run_health_check() {
 
 void Supervisor::health_timed_out() {
   if (health_pid_ <= 0) return;
-  health_output_ += "\n[svkit: health check killed after " +
-                    std::to_string(config_.health.timeout_ms) + " ms]\n";
+  health_output_ +=
+      "\n[svkit: health check killed after " + std::to_string(config_.health.timeout_ms) + " ms]\n";
   ::kill(-health_pid_, SIGKILL);
   ::kill(health_pid_, SIGKILL);
 }
@@ -579,8 +577,8 @@ void Supervisor::record_started() {
   if (profile_dir_.empty()) return;
   auto err = state::write_pid_record(profile_dir_, {run_pid_, status_.pid_start_time, instance_});
   if (err.empty()) {
-    err = state::record_observation(
-        state_dir_, name_, {"started", now_ms(), run_pid_, -1, 0, instance_});
+    err = state::record_observation(state_dir_, name_,
+                                    {"started", now_ms(), run_pid_, -1, 0, instance_});
   }
   if (!err.empty()) report_error(err);
 }
@@ -621,22 +619,53 @@ void Supervisor::on_control_readable() {
   while ((n = ::read(control_read_.get(), buf, sizeof buf)) > 0) {
     for (ssize_t i = 0; i < n; ++i) {
       switch (buf[i]) {
-        case control::kUp: dispatch(Event::want_up); break;
-        case control::kDown: dispatch(Event::want_down); break;
-        case control::kOnce: dispatch(Event::want_once); break;
-        case control::kExit: dispatch(Event::exit); break;
-        case control::kRestart: dispatch(Event::restart); break;
-        case control::kTerm: deliver_signal(SIGTERM); break;
-        case control::kKill: deliver_signal(SIGKILL); break;
-        case control::kHup: deliver_signal(SIGHUP); break;
-        case control::kInt: deliver_signal(SIGINT); break;
-        case control::kQuit: deliver_signal(SIGQUIT); break;
-        case control::kAlarm: deliver_signal(SIGALRM); break;
-        case control::kUsr1: deliver_signal(SIGUSR1); break;
-        case control::kUsr2: deliver_signal(SIGUSR2); break;
-        case control::kStop: deliver_signal(SIGSTOP); break;
-        case control::kCont: deliver_signal(SIGCONT); break;
-        case '\n': break;
+        case control::kUp:
+          dispatch(Event::want_up);
+          break;
+        case control::kDown:
+          dispatch(Event::want_down);
+          break;
+        case control::kOnce:
+          dispatch(Event::want_once);
+          break;
+        case control::kExit:
+          dispatch(Event::exit);
+          break;
+        case control::kRestart:
+          dispatch(Event::restart);
+          break;
+        case control::kTerm:
+          deliver_signal(SIGTERM);
+          break;
+        case control::kKill:
+          deliver_signal(SIGKILL);
+          break;
+        case control::kHup:
+          deliver_signal(SIGHUP);
+          break;
+        case control::kInt:
+          deliver_signal(SIGINT);
+          break;
+        case control::kQuit:
+          deliver_signal(SIGQUIT);
+          break;
+        case control::kAlarm:
+          deliver_signal(SIGALRM);
+          break;
+        case control::kUsr1:
+          deliver_signal(SIGUSR1);
+          break;
+        case control::kUsr2:
+          deliver_signal(SIGUSR2);
+          break;
+        case control::kStop:
+          deliver_signal(SIGSTOP);
+          break;
+        case control::kCont:
+          deliver_signal(SIGCONT);
+          break;
+        case '\n':
+          break;
         default: {
           char line[64];
           std::snprintf(line, sizeof line, "control: unknown command byte 0x%02x ignored",

@@ -2,10 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,34 +13,41 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include "../lib/clock.hpp"
 #include "../lib/control.hpp"
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
 #include "../lib/paths.hpp"
-#include "../lib/status.hpp"
 #include "../lib/proc.hpp"
+#include "../lib/status.hpp"
 #include "../state/planned_stop.hpp"
 #include "../state/profile_state.hpp"
 #include "../state/slot.hpp"
 #include "stat_line.hpp"
-#include <filesystem>
 
 namespace svkit::svctl {
 
 namespace {
 
-void error_line(const std::string& line) { std::fprintf(stderr, "svctl: %s\n", line.c_str()); }
+void error_line(const std::string& line) {
+  std::fprintf(stderr, "svctl: %s\n", line.c_str());
+}
 
 // The worse of two exit codes: the one a script most needs to see.
 int worse(int a, int b) {
   auto rank = [](int code) {
     switch (code) {
-      case exit_code::kOk: return 0;
-      case exit_code::kNotSupervised: return 1;
-      case exit_code::kTimedOut: return 2;
-      case exit_code::kPermission: return 3;
-      default: return 4;
+      case exit_code::kOk:
+        return 0;
+      case exit_code::kNotSupervised:
+        return 1;
+      case exit_code::kTimedOut:
+        return 2;
+      case exit_code::kPermission:
+        return 3;
+      default:
+        return 4;
     }
   };
   return rank(a) >= rank(b) ? a : b;
@@ -73,10 +80,11 @@ int send_letters(const Context& ctx, const std::string& letters,
   int code = exit_code::kOk;
   for (const auto& name : names) {
     switch (send_control(ctx.scandir + "/" + name, letters)) {
-      case SendResult::ok: break;
+      case SendResult::ok:
+        break;
       case SendResult::not_supervised:
-        error_line(name + ": not supervised (no supervise listens in " + ctx.scandir + "/" +
-                   name + ")");
+        error_line(name + ": not supervised (no supervise listens in " + ctx.scandir + "/" + name +
+                   ")");
         code = worse(code, exit_code::kNotSupervised);
         break;
       case SendResult::permission_denied:

@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
     });
   }
 
-  auto* up_cmd = app.add_subcommand("up", "want up (persisted for a profile): start it, keep it up");
+  auto* up_cmd =
+      app.add_subcommand("up", "want up (persisted for a profile): start it, keep it up");
   up_cmd->add_option("names", names, "services")->required();
   up_cmd->callback([&] { action = [&] { return up(ctx, names); }; });
   auto* down_cmd = app.add_subcommand(
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
 
   std::string profile_name;
   std::vector<std::string> command;
-  auto* add_cmd = app.add_subcommand("add", "register a dynamic profile service: add NAME [--] CMD...");
+  auto* add_cmd =
+      app.add_subcommand("add", "register a dynamic profile service: add NAME [--] CMD...");
   add_cmd->add_option("name", profile_name, "profile name")->required();
   add_cmd->add_option("command", command, "the command the service execs")->required();
   add_cmd->positionals_at_end();

@@ -43,8 +43,8 @@ std::string stat_line(const Status& s, int64_t now) {
   }
   if (s.state == RunState::down && s.normally_up) add("normally up");
   if (running && !s.normally_up) add("normally down");
-  if (running != s.want_up || s.want_up != s.normally_up || s.state == RunState::halted || s.state == RunState::failed ||
-      s.state == RunState::backoff) {
+  if (running != s.want_up || s.want_up != s.normally_up || s.state == RunState::halted ||
+      s.state == RunState::failed || s.state == RunState::backoff) {
     add(std::string(s.want_up ? "want up" : "want down") +
         (s.want_by == "operator" ? " (operator)" : ""));
   }

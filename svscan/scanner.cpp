@@ -45,10 +45,12 @@ std::string Scanner::open() {
   }
   const std::string fifo = svscan_control_path(rundir_);
   ::unlink(fifo.c_str());
-  if (::mkfifo(fifo.c_str(), 0600) != 0) return "cannot create " + fifo + ": " + std::strerror(errno);
+  if (::mkfifo(fifo.c_str(), 0600) != 0)
+    return "cannot create " + fifo + ": " + std::strerror(errno);
   control_read_.reset(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   control_keepalive_.reset(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!control_read_ || !control_keepalive_) return "cannot open " + fifo + ": " + std::strerror(errno);
+  if (!control_read_ || !control_keepalive_)
+    return "cannot open " + fifo + ": " + std::strerror(errno);
 
   // Orphans of the services are re-parented here, and reaped.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -59,8 +59,8 @@ class Scanner {
   uv::Signal sigchld_, sigterm_, sigint_, sighup_;
   uv::Readable control_watch_;
   uv::DirWatch dir_watch_;
-  uv::Timer scan_timer_;     // coalesces a burst of triggers into one scan
-  uv::Timer rescan_timer_;   // --rescan-ms, and retrying supervisors that died
+  uv::Timer scan_timer_;    // coalesces a burst of triggers into one scan
+  uv::Timer rescan_timer_;  // --rescan-ms, and retrying supervisors that died
 };
 
 }  // namespace svkit::svscan

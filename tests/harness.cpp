@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <gtest/gtest.h>
+#include <filesystem>
 #include <thread>
 
 #include "../lib/clock.hpp"
@@ -35,8 +35,9 @@ bool eventually(const std::function<bool()>& condition, const std::string& what_
     if (std::chrono::steady_clock::now() > end) {
       std::string detail;
       if (context) detail = context();
-      ADD_FAILURE() << "never happened within " << deadline.count() << " ms: " << what_never_happened
-                    << "\n" << detail;
+      ADD_FAILURE() << "never happened within " << deadline.count()
+                    << " ms: " << what_never_happened << "\n"
+                    << detail;
       return false;
     }
     std::this_thread::sleep_for(pause);  // a poll interval, not a synchronisation
@@ -69,9 +70,8 @@ Sandbox::~Sandbox() {
 }
 
 std::vector<std::string> Sandbox::env() const {
-  return {"SVKIT_SCANDIR=" + scandir(), "SVKIT_RUNDIR=" + rundir(),
-          "SVKIT_LOG_DIR=" + log_dir(), "SVKIT_STATE_DIR=" + state_dir(),
-          "SVKIT_LIBEXEC=" + libexec_};
+  return {"SVKIT_SCANDIR=" + scandir(), "SVKIT_RUNDIR=" + rundir(), "SVKIT_LOG_DIR=" + log_dir(),
+          "SVKIT_STATE_DIR=" + state_dir(), "SVKIT_LIBEXEC=" + libexec_};
 }
 
 void Sandbox::write(const std::string& path, const std::string& content, bool executable) {
@@ -129,8 +129,8 @@ CommandResult Sandbox::svctl(const std::vector<std::string>& args) const {
 CommandResult Sandbox::run(const std::vector<std::string>& argv) const {
   Pipe out = make_pipe(true);
   Pipe err = make_pipe(true);
-  SpawnRequest request{argv, env(), root_, {{0, -1}, {1, out.write.get()}, {2, err.write.get()}},
-                       true};
+  SpawnRequest request{
+      argv, env(), root_, {{0, -1}, {1, out.write.get()}, {2, err.write.get()}}, true};
   CommandResult result;
   auto spawned = spawn(request);
   if (spawned.pid < 0) {
@@ -175,7 +175,8 @@ std::string Sandbox::describe(const std::string& name) const {
 void Sandbox::wait(const std::string& condition, const std::string& name) const {
   auto result = svctl({"wait", condition, "-t", std::to_string(kDeadline.count()), name});
   EXPECT_EQ(result.exit_code, 0) << name << " never became " << condition << ": " << result.err
-                                 << "\n" << describe(name);
+                                 << "\n"
+                                 << describe(name);
 }
 
 pid_t Sandbox::wait_new_pid(const std::string& name, pid_t old_pid) const {
@@ -198,8 +199,12 @@ bool is_zombie(pid_t pid) {
   return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
 }
 
-bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 && !is_zombie(pid); }
+bool process_alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 && !is_zombie(pid);
+}
 
-std::string read_text(const std::string& path) { return read_file(path).value_or(""); }
+std::string read_text(const std::string& path) {
+  return read_file(path).value_or("");
+}
 
 }  // namespace svkit::test

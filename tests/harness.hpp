@@ -76,7 +76,7 @@ class Sandbox {
 };
 
 std::string program_path(const std::string& program);
-bool process_alive(pid_t pid);   // exists and is not a zombie
+bool process_alive(pid_t pid);  // exists and is not a zombie
 bool is_zombie(pid_t pid);
 std::string read_text(const std::string& path);  // empty when missing
 // Waits for `pid` (a child of the test) with a deadline; exit code or 128+signal, -1 on timeout.

@@ -283,8 +283,9 @@ TEST(Svinit, EssentialServiceHaltingOnPurposePassesItsCodeOn) {
   Container c(sb, {});
   c.wait_up({"node"});
   int fd = -1;
-  ASSERT_TRUE(eventually([&] { return (fd = ::open(sb.path("halt").c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
-                         "node waiting on its FIFO"));
+  ASSERT_TRUE(
+      eventually([&] { return (fd = ::open(sb.path("halt").c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
+                 "node waiting on its FIFO"));
   ASSERT_EQ(::write(fd, "x\n", 2), 2);
   ::close(fd);
   EXPECT_EQ(c.wait(), 71) << c.err();

@@ -41,7 +41,9 @@ std::string wanted(const char* want) {
          "\", \"updated_at\": \"2026-11-26T21:00:00Z\", \"by\": \"test\"}";
 }
 
-std::string boot_log(const Sandbox& sb) { return read_text(sb.state_dir() + "/logs/boot.log"); }
+std::string boot_log(const Sandbox& sb) {
+  return read_text(sb.state_dir() + "/logs/boot.log");
+}
 
 // The boot-log line of `profile` from the newest boot.
 std::string last_line_of(const std::string& log, const std::string& profile) {
@@ -58,15 +60,17 @@ TEST(Profiles, AddRegistersAndStartsAndRemoveDeletesBoth) {
   Sandbox sb;
   sb.start_svscan();
   eventually([&] { return sb.svctl({"scan"}).exit_code == 0; }, "svscan listening");
-  auto added = sb.svctl({"add", "job", "--", "/bin/sh", "-c", "echo \"it's me\"; exec sleep 100000"});
+  auto added =
+      sb.svctl({"add", "job", "--", "/bin/sh", "-c", "echo \"it's me\"; exec sleep 100000"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
   sb.wait("up", "job");
   auto read = want_of(sb, "job");
   ASSERT_EQ(read.outcome, state::ReadOutcome::ok) << read.error;
   EXPECT_TRUE(read.state.want_up);
   EXPECT_EQ(read.state.by, "svctl add");
-  eventually([&] { return read_text(sb.log_dir() + "/job/current").find("it's me") != std::string::npos; },
-             "the quoted command ran as given");
+  eventually(
+      [&] { return read_text(sb.log_dir() + "/job/current").find("it's me") != std::string::npos; },
+      "the quoted command ran as given");
   EXPECT_EQ(sb.svctl({"add", "job", "--", "true"}).exit_code, 2) << "a duplicate add was accepted";
   const pid_t pid = sb.status("job")->pid;
   ASSERT_EQ(sb.svctl({"remove", "job"}).exit_code, 0);
@@ -106,11 +110,13 @@ TEST(PlannedStop, MarkedKillIsAnOperatorStopAndBareKillIsNot) {
   EXPECT_TRUE(path_exists(sb.service_dir("job") + "/supervise/planned-stop"));
   ::kill(second, SIGTERM);
   sb.wait("down", "job");
-  EXPECT_EQ(sb.svctl({"wait", "up", "-t", "300", "job"}).exit_code, 3) << "restarted after a planned stop";
+  EXPECT_EQ(sb.svctl({"wait", "up", "-t", "300", "job"}).exit_code, 3)
+      << "restarted after a planned stop";
   auto read = want_of(sb, "job");
   EXPECT_FALSE(read.state.want_up);
   EXPECT_EQ(read.state.by, "planned-stop");
-  EXPECT_FALSE(path_exists(sb.service_dir("job") + "/supervise/planned-stop")) << "marker not consumed";
+  EXPECT_FALSE(path_exists(sb.service_dir("job") + "/supervise/planned-stop"))
+      << "marker not consumed";
 }
 
 TEST(PlannedStop, AMarkerForAnotherProcessDoesNotStopTheNextOne) {
@@ -121,8 +127,8 @@ TEST(PlannedStop, AMarkerForAnotherProcessDoesNotStopTheNextOne) {
   sb.wait("up", "job");
   const pid_t pid = sb.status("job")->pid;
   sb.write(sb.service_dir("job") + "/supervise/planned-stop",
-           "{\"pid\": " + std::to_string(pid) + ", \"start_time\": 1, \"written_at_ms\": " +
-               std::to_string(now_ms()) + "}");
+           "{\"pid\": " + std::to_string(pid) +
+               ", \"start_time\": 1, \"written_at_ms\": " + std::to_string(now_ms()) + "}");
   ::kill(pid, SIGKILL);
   sb.wait_new_pid("job", pid);
   EXPECT_TRUE(want_of(sb, "job").state.want_up);
@@ -134,8 +140,10 @@ TEST(PlannedStop, TheServiceSeesTheMarkerPathAndTheMarkerInItsShutdown) {
   const std::string seen = sb.path("seen");
   sb.add_service("svc",
                  "trap 'if [ -f \"$SVKIT_PLANNED_STOP_FILE\" ]; then echo planned; else echo "
-                 "unplanned; fi >> " + seen + "; exit 0' TERM\n"
-                 "while :; do sleep 1 & wait $!; done");
+                 "unplanned; fi >> " +
+                     seen +
+                     "; exit 0' TERM\n"
+                     "while :; do sleep 1 & wait $!; done");
   sb.start_svscan();
   sb.wait("up", "svc");
   ASSERT_EQ(sb.svctl({"down", "svc"}).exit_code, 0);
@@ -171,8 +179,11 @@ TEST(Reconcile, RebuildsSlotsAndLogsOneLinePerProfile) {
   EXPECT_NE(run.out.find("profile=delta prior_state=corrupt action=registered"), std::string::npos);
   EXPECT_NE(run.out.find("profile=empty prior_state=missing action=failed"), std::string::npos);
   EXPECT_FALSE(path_exists(sb.service_dir("alpha") + "/down"));
-  for (auto down : {"beta", "gamma", "delta"}) EXPECT_TRUE(path_exists(sb.service_dir(down) + "/down")) << down;
-  EXPECT_EQ(std::filesystem::directory_iterator(sb.scandir()) == std::filesystem::directory_iterator(), false);
+  for (auto down : {"beta", "gamma", "delta"})
+    EXPECT_TRUE(path_exists(sb.service_dir(down) + "/down")) << down;
+  EXPECT_EQ(
+      std::filesystem::directory_iterator(sb.scandir()) == std::filesystem::directory_iterator(),
+      false);
   for (auto& entry : std::filesystem::directory_iterator(sb.scandir())) {
     EXPECT_NE(entry.path().filename().string().front(), '.') << "staging left behind";
   }
@@ -187,7 +198,8 @@ TEST(Reconcile, BadProfilesFailAloneAndNothingOutsideIsTouched) {
   add_profile(sb, "good", "exec sleep 100000", wanted("up"));
   sb.write("outside/service/run", "#!/bin/sh\nexec sleep 1\n", true);
   sb.write("outside/precious", "keep me");
-  std::filesystem::create_directory_symlink(sb.path("outside"), sb.state_dir() + "/profiles/escape");
+  std::filesystem::create_directory_symlink(sb.path("outside"),
+                                            sb.state_dir() + "/profiles/escape");
   add_profile(sb, "globby", "exec sleep 100000", wanted("up"),
               {{"service/runtime-files", "../../../outside/precious\n/etc/hostname\nrun/*.pid\n"},
                {"run/app.pid", "123"}});
@@ -195,10 +207,12 @@ TEST(Reconcile, BadProfilesFailAloneAndNothingOutsideIsTouched) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("profile=escape prior_state=missing action=failed prior_exit=unknown "
                          "swept=0 error=\"symlink leads out of the state dir\""),
-            std::string::npos) << run.out;
+            std::string::npos)
+      << run.out;
   EXPECT_NE(run.out.find("profile=good prior_state=up action=started"), std::string::npos);
   EXPECT_NE(run.out.find("profile=globby prior_state=up action=started prior_exit=unknown swept=1"),
-            std::string::npos) << run.out;
+            std::string::npos)
+      << run.out;
   EXPECT_EQ(read_text(sb.path("outside/precious")), "keep me");
   EXPECT_NE(run.err.find("leaves the profile folder"), std::string::npos) << run.err;
 }
@@ -221,7 +235,8 @@ class Container {
 
   static bool supported() {
     Sandbox probe;
-    return probe.run({"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--mount", "true"}).exit_code == 0;
+    return probe.run({"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--mount", "true"})
+               .exit_code == 0;
   }
 
   void boot() {
@@ -233,18 +248,29 @@ class Container {
         "exec \"$SVKIT_LIBEXEC/svscan\" \"$SVKIT_SCANDIR\"\n";
     SpawnRequest request{{"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--mount",
                           "--propagation", "private", "/bin/sh", "-c", script},
-                         sb_.env(), sb_.root(), {}, true};
+                         sb_.env(),
+                         sb_.root(),
+                         {},
+                         true};
     auto spawned = spawn(request);
     ASSERT_GT(spawned.pid, 0);
     unshare_pid_ = spawned.pid;
-    eventually([&] { return (init_pid_ = first_child(unshare_pid_)) > 0; }, "the container's PID 1");
-    eventually([&] { return exec({"svctl", "scan"}).exit_code == 0; }, "svscan up in the container",
-               [&] { return boot_log(sb_); });
+    eventually([&] { return (init_pid_ = first_child(unshare_pid_)) > 0; },
+               "the container's PID 1");
+    eventually(
+        [&] {
+          return exec({"svctl", "scan"}).exit_code == 0;
+        },
+        "svscan up in the container", [&] { return boot_log(sb_); });
   }
 
   // Runs a svkit program inside the container's namespaces.
   CommandResult exec(std::vector<std::string> argv) {
-    std::vector<std::string> full{"/usr/bin/nsenter", "-t", std::to_string(init_pid_), "-m", "-p",
+    std::vector<std::string> full{"/usr/bin/nsenter",
+                                  "-t",
+                                  std::to_string(init_pid_),
+                                  "-m",
+                                  "-p",
                                   sb_.root() + "/libexec/" + argv.front()};
     full.insert(full.end(), argv.begin() + 1, argv.end());
     return sb_.run(full);
@@ -293,8 +319,10 @@ TEST_F(ContainerRestart, AServiceWantedUpSurvivesTheRestart) {
   Container second(sb);
   second.boot();
   second.wait("up", "coder");
-  EXPECT_NE(last_line_of(boot_log(sb), "coder").find("prior_state=up action=started prior_exit=clean"),
-            std::string::npos) << boot_log(sb);
+  EXPECT_NE(
+      last_line_of(boot_log(sb), "coder").find("prior_state=up action=started prior_exit=clean"),
+      std::string::npos)
+      << boot_log(sb);
 }
 
 TEST_F(ContainerRestart, AServiceStoppedWithSvctlDownStaysDown) {
@@ -308,7 +336,8 @@ TEST_F(ContainerRestart, AServiceStoppedWithSvctlDownStaysDown) {
   Container second(sb);
   second.boot();
   EXPECT_NE(last_line_of(boot_log(sb), "writer").find("prior_state=down action=registered"),
-            std::string::npos) << boot_log(sb);
+            std::string::npos)
+      << boot_log(sb);
   auto stat = second.exec({"svctl", "stat", "writer"});
   EXPECT_NE(stat.out.find("writer: down"), std::string::npos) << stat.out;
   EXPECT_EQ(second.exec({"svctl", "wait", "up", "-t", "300", "writer"}).exit_code, 3);
@@ -322,8 +351,10 @@ TEST_F(ContainerRestart, ALiveServiceKilledByTheContainerStopComesBack) {
   // operator's. Nothing stamps state by hand here.
   add_profile(sb, "validator",
               "trap 'if [ -f \"$SVKIT_PLANNED_STOP_FILE\" ]; then echo planned; else echo "
-              "unplanned; fi >> " + sb.path("shutdowns") + "; exit 0' TERM\n"
-              "while :; do sleep 1 & wait $!; done",
+              "unplanned; fi >> " +
+                  sb.path("shutdowns") +
+                  "; exit 0' TERM\n"
+                  "while :; do sleep 1 & wait $!; done",
               wanted("up"));
   Container first(sb);
   first.boot();
@@ -335,7 +366,8 @@ TEST_F(ContainerRestart, ALiveServiceKilledByTheContainerStopComesBack) {
   second.boot();
   second.wait("up", "validator");
   EXPECT_NE(last_line_of(boot_log(sb), "validator").find("prior_state=up action=started"),
-            std::string::npos) << boot_log(sb);
+            std::string::npos)
+      << boot_log(sb);
 }
 
 TEST_F(ContainerRestart, StaleRuntimeFilesAreSweptEvenWhenTheOldPidIsAliveAgain) {
@@ -347,25 +379,31 @@ TEST_F(ContainerRestart, StaleRuntimeFilesAreSweptEvenWhenTheOldPidIsAliveAgain)
   first.boot();
   first.wait("up", "pidful");
   const std::string profile = sb.state_dir() + "/profiles/pidful";
-  eventually([&] { return path_exists(profile + "/data/app.pid") && path_exists(profile + "/pid"); },
-             "the service's pid file and svkit's pid record");
+  eventually(
+      [&] { return path_exists(profile + "/data/app.pid") && path_exists(profile + "/pid"); },
+      "the service's pid file and svkit's pid record");
   // The container dies hard (OOM kill, power loss): nothing cleans up.
   first.stop(SIGKILL);
   auto old_record = state::read_pid_record(profile);
   ASSERT_TRUE(old_record);
   // In the next namespace pid 1 is certainly alive: the old number names a live process.
-  ASSERT_EQ(state::write_pid_record(profile, {1, old_record->start_time, old_record->instance}), "");
+  ASSERT_EQ(state::write_pid_record(profile, {1, old_record->start_time, old_record->instance}),
+            "");
   sb.write(profile + "/data/app.pid", "1");
   Container second(sb);
   second.boot();
   const std::string line = last_line_of(boot_log(sb), "pidful");
-  EXPECT_NE(line.find("prior_state=up action=started prior_exit=unclean swept=2"), std::string::npos)
+  EXPECT_NE(line.find("prior_state=up action=started prior_exit=unclean swept=2"),
+            std::string::npos)
       << boot_log(sb);
   second.wait("up", "pidful");
-  eventually([&] {
-    auto record = state::read_pid_record(profile);
-    return record && record->instance != old_record->instance && read_text(profile + "/data/app.pid") != "1";
-  }, "fresh records from the new instance");
+  eventually(
+      [&] {
+        auto record = state::read_pid_record(profile);
+        return record && record->instance != old_record->instance &&
+               read_text(profile + "/data/app.pid") != "1";
+      },
+      "fresh records from the new instance");
 }
 
 TEST_F(ContainerRestart, ACorruptStateFileRegistersThatProfileDownAndOthersStart) {
@@ -375,7 +413,8 @@ TEST_F(ContainerRestart, ACorruptStateFileRegistersThatProfileDownAndOthersStart
   c.boot();
   c.wait("up", "fine");
   EXPECT_NE(last_line_of(boot_log(sb), "broken").find("prior_state=corrupt action=registered"),
-            std::string::npos) << boot_log(sb);
+            std::string::npos)
+      << boot_log(sb);
   auto stat = c.exec({"svctl", "stat", "broken"});
   EXPECT_NE(stat.out.find("broken: down"), std::string::npos) << stat.out;
 }

@@ -31,7 +31,9 @@ std::vector<int64_t> start_times(const std::string& path) {
   return times;
 }
 
-size_t count_starts(const std::string& path) { return start_times(path).size(); }
+size_t count_starts(const std::string& path) {
+  return start_times(path).size();
+}
 
 std::vector<std::string> evidence_files(const Sandbox& sb, const std::string& name) {
   std::vector<std::string> files;
@@ -48,8 +50,12 @@ TEST(RestartPolicy, OnFailureWithALimitStartsThreeTimesThenStaysDown) {
   sb.add_service("flaky", record_start(starts) + "exit 1",
                  {{"restart", "on-failure:2"}, {"restart-min-interval", "0"}});
   sb.start_svscan();
-  eventually([&] { auto s = sb.status("flaky"); return s && s->state == RunState::failed; },
-             "flaky to give up", [&] { return sb.describe("flaky"); });
+  eventually(
+      [&] {
+        auto s = sb.status("flaky");
+        return s && s->state == RunState::failed;
+      },
+      "flaky to give up", [&] { return sb.describe("flaky"); });
   EXPECT_EQ(count_starts(starts), 3u);
   auto s = sb.status("flaky");
   EXPECT_NE(s->reason.find("gave up after 2 restarts (on-failure:2)"), std::string::npos)
@@ -71,14 +77,19 @@ TEST(RestartPolicy, OnFailureDoesNotRestartACleanExitAndNeverNeverRestarts) {
                  {{"restart", "never"}, {"restart-min-interval", "0"}});
   sb.start_svscan();
   for (auto name : {"clean", "never"}) {
-    eventually([&] { auto s = sb.status(name); return s && s->last_exit && s->state == RunState::down; },
-               std::string(name) + " down after its exit", [&] { return sb.describe(name); });
+    eventually(
+        [&] {
+          auto s = sb.status(name);
+          return s && s->last_exit && s->state == RunState::down;
+        },
+        std::string(name) + " down after its exit", [&] { return sb.describe(name); });
   }
   EXPECT_EQ(sb.svctl({"wait", "up", "-t", "300", "clean"}).exit_code, 3);
   EXPECT_EQ(count_starts(clean), 1u);
   EXPECT_EQ(count_starts(never), 1u);
   EXPECT_NE(sb.status("clean")->reason.find("on-failure"), std::string::npos);
-  EXPECT_NE(sb.status("never")->reason.find("exited 3; restart policy is never"), std::string::npos);
+  EXPECT_NE(sb.status("never")->reason.find("exited 3; restart policy is never"),
+            std::string::npos);
 }
 
 TEST(Backoff, GapsGrowThenCapThenResetAfterAStableRun) {
@@ -86,12 +97,10 @@ TEST(Backoff, GapsGrowThenCapThenResetAfterAStableRun) {
   const std::string starts = sb.path("starts"), release = sb.path("release");
   ASSERT_EQ(::mkfifo(release.c_str(), 0600), 0);
   // Crashes at once, unless the `stable` flag exists: then it runs until released.
-  sb.add_service("crasher",
-                 record_start(starts) + "[ -f " + sb.path("stable") + " ] && read x < " + release +
-                     "\nexit 1",
-                 {{"restart-min-interval", "100"},
-                  {"restart-max-delay", "800"},
-                  {"restart-reset", "1500"}});
+  sb.add_service(
+      "crasher",
+      record_start(starts) + "[ -f " + sb.path("stable") + " ] && read x < " + release + "\nexit 1",
+      {{"restart-min-interval", "100"}, {"restart-max-delay", "800"}, {"restart-reset", "1500"}});
   sb.start_svscan();
   ASSERT_TRUE(eventually([&] { return count_starts(starts) >= 7; }, "seven starts",
                          [&] { return sb.describe("crasher"); }, std::chrono::seconds(30)));
@@ -134,14 +143,18 @@ TEST(HaltCodes, ADeliberateHaltIsNotRestartedButACrashIs) {
   Sandbox sb;
   const std::string starts = sb.path("starts"), code = sb.path("code");
   sb.write("code", "1");
-  sb.add_service("node", record_start(starts) + "exit $(cat " + code + ")",
-                 {{"halt-codes", "70 71 72\n"}, {"restart-min-interval", "0"},
-                  {"restart-max-delay", "0"}});
+  sb.add_service(
+      "node", record_start(starts) + "exit $(cat " + code + ")",
+      {{"halt-codes", "70 71 72\n"}, {"restart-min-interval", "0"}, {"restart-max-delay", "0"}});
   sb.start_svscan();
   eventually([&] { return count_starts(starts) >= 3; }, "a crashing node is restarted");
   sb.write("code", "71");
-  eventually([&] { auto s = sb.status("node"); return s && s->state == RunState::halted; },
-             "node halted", [&] { return sb.describe("node"); });
+  eventually(
+      [&] {
+        auto s = sb.status("node");
+        return s && s->state == RunState::halted;
+      },
+      "node halted", [&] { return sb.describe("node"); });
   const size_t starts_at_halt = count_starts(starts);
   auto stat = sb.svctl({"stat", "node"});
   EXPECT_NE(stat.out.find("node: halted (exit 71)"), std::string::npos) << stat.out;
@@ -156,8 +169,9 @@ TEST(Health, FailingChecksLeaveEvidenceThenRestart) {
   const std::string evidence_dir = sb.log_dir() + "/sick/evidence";
   // On each start, note whether evidence was already on disk.
   sb.add_service("sick",
-                 "if ls " + evidence_dir + "/*.log > /dev/null 2>&1; then echo yes; else echo no; fi >> " +
-                     seen + "\necho \"last words of $$\"\nexec sleep 100000",
+                 "if ls " + evidence_dir +
+                     "/*.log > /dev/null 2>&1; then echo yes; else echo no; fi >> " + seen +
+                     "\necho \"last words of $$\"\nexec sleep 100000",
                  {{"health", "#!/bin/sh\necho 'db: connection refused'\nexit 1\n"},
                   {"health-interval", "20"},
                   {"health-retries", "3"},
@@ -192,8 +206,12 @@ TEST(Health, AHangingCheckIsKilledAtItsTimeout) {
   ::chmod((sb.service_dir("svc") + "/health").c_str(), 0755);
   sb.start_svscan();
   sb.wait("up", "svc");
-  eventually([&] { auto s = sb.status("svc"); return s && s->health == "unhealthy"; },
-             "svc unhealthy after its check timed out", [&] { return sb.describe("svc"); });
+  eventually(
+      [&] {
+        auto s = sb.status("svc");
+        return s && s->health == "unhealthy";
+      },
+      "svc unhealthy after its check timed out", [&] { return sb.describe("svc"); });
   ASSERT_FALSE(read_text(health_pid).empty());
   const pid_t pid = std::stoi(read_text(health_pid));
   eventually([&] { return !process_alive(pid); }, "the hanging health check to be killed");
@@ -203,10 +221,11 @@ TEST(Health, AHangingCheckIsKilledAtItsTimeout) {
 
 TEST(Evidence, TheRingHoldsTheLastOutputEvenWhenTheLogRotatedAway) {
   Sandbox sb;
-  sb.add_service("chatty",
-                 "i=1; while [ $i -le 400 ]; do echo \"line $i of the crash story\"; i=$((i+1)); done\n"
-                 "exit 2",
-                 {{"log-max-bytes", "4096"}, {"log-keep", "0"}, {"restart", "never"}});
+  sb.add_service(
+      "chatty",
+      "i=1; while [ $i -le 400 ]; do echo \"line $i of the crash story\"; i=$((i+1)); done\n"
+      "exit 2",
+      {{"log-max-bytes", "4096"}, {"log-keep", "0"}, {"restart", "never"}});
   sb.start_svscan();
   eventually([&] { return !evidence_files(sb, "chatty").empty(); }, "evidence of the crash",
              [&] { return sb.describe("chatty"); });
@@ -221,8 +240,9 @@ TEST(Evidence, TheRingHoldsTheLastOutputEvenWhenTheLogRotatedAway) {
 TEST(Evidence, OnlyTheNewestAreKept) {
   Sandbox sb;
   const std::string starts = sb.path("starts");
-  sb.add_service("loop", record_start(starts) + "exit 1",
-                 {{"evidence-keep", "3"}, {"restart-min-interval", "0"}, {"restart-max-delay", "0"}});
+  sb.add_service(
+      "loop", record_start(starts) + "exit 1",
+      {{"evidence-keep", "3"}, {"restart-min-interval", "0"}, {"restart-max-delay", "0"}});
   sb.start_svscan();
   eventually([&] { return count_starts(starts) >= 8; }, "eight crashes");
   EXPECT_LE(evidence_files(sb, "loop").size(), 3u);
@@ -231,8 +251,10 @@ TEST(Evidence, OnlyTheNewestAreKept) {
 TEST(BadInput, BadPolicyFilesKeepDefaultsAndSaySo) {
   Sandbox sb;
   sb.add_service("svc", "exec sleep 100000",
-                 {{"restart", "sometimes"}, {"halt-codes", "70 abc 300"},
-                  {"restart-max-delay", "-4"}, {"health", "#!/bin/sh\nexit 0\n"}});
+                 {{"restart", "sometimes"},
+                  {"halt-codes", "70 abc 300"},
+                  {"restart-max-delay", "-4"},
+                  {"health", "#!/bin/sh\nexit 0\n"}});
   // `health` written non-executable on purpose.
   sb.start_svscan();
   sb.wait("up", "svc");

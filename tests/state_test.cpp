@@ -90,8 +90,7 @@ class MarkerRules : public ::testing::Test {
 };
 
 TEST_F(MarkerRules, MatchingPidAndStartTimeIsAnOperatorStop) {
-  EXPECT_EQ(judge_marker(marker(42, 777, now - 1000), 42, 777, now),
-            MarkerVerdict::operator_stop);
+  EXPECT_EQ(judge_marker(marker(42, 777, now - 1000), 42, 777, now), MarkerVerdict::operator_stop);
 }
 
 TEST_F(MarkerRules, NoMarkerMeansSignalInitiated) {
@@ -102,13 +101,15 @@ TEST_F(MarkerRules, OlderThanSixtySecondsIsExpired) {
   EXPECT_EQ(judge_marker(marker(42, 777, now - 60'001), 42, 777, now), MarkerVerdict::expired);
   EXPECT_EQ(judge_marker(marker(42, 777, now - 60'000), 42, 777, now),
             MarkerVerdict::operator_stop);
-  EXPECT_EQ(judge_marker(marker(42, 777, now + 3'600'000), 42, 777, now),
-            MarkerVerdict::expired);
+  EXPECT_EQ(judge_marker(marker(42, 777, now + 3'600'000), 42, 777, now), MarkerVerdict::expired);
 }
 
 TEST_F(MarkerRules, MalformedMarkersAreIgnored) {
-  for (auto text : {"", "{", "{\"pid\": 42}", "{\"pid\": \"42\", \"start_time\": 1, "
-                    "\"written_at_ms\": 1}", "[]", "{\"pid\": 0, \"start_time\": 777, "
+  for (auto text : {"", "{", "{\"pid\": 42}",
+                    "{\"pid\": \"42\", \"start_time\": 1, "
+                    "\"written_at_ms\": 1}",
+                    "[]",
+                    "{\"pid\": 0, \"start_time\": 777, "
                     "\"written_at_ms\": 1800000000000}"}) {
     EXPECT_EQ(judge_marker(std::string(text), 42, 777, now), MarkerVerdict::malformed) << text;
   }
@@ -156,7 +157,8 @@ TEST(BootLog, LogfmtLineQuotesWhatNeedsIt) {
 TEST(BootLog, RotatesPast256KiBKeepingOneOldFile) {
   test::Sandbox sb;
   const std::string line(1000, 'x');
-  for (int i = 0; i < 600; ++i) ASSERT_EQ(reconcile::append_boot_log(sb.state_dir(), line + "\n"), "");
+  for (int i = 0; i < 600; ++i)
+    ASSERT_EQ(reconcile::append_boot_log(sb.state_dir(), line + "\n"), "");
   EXPECT_TRUE(path_exists(sb.state_dir() + "/logs/boot.log.1"));
   EXPECT_FALSE(path_exists(sb.state_dir() + "/logs/boot.log.2"));
   EXPECT_LE(test::read_text(sb.state_dir() + "/logs/boot.log").size(), 256u * 1024 + 1001);

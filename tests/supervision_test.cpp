@@ -121,12 +121,12 @@ TEST(Supervision, WaitReturnsOnTheEventAndTimesOutWithCode3) {
 TEST(Supervision, FinishGetsExitCodeOrSignal) {
   Sandbox sb;
   const std::string record = sb.path("finish-args");
-  sb.add_service("svc", "exec sleep 100000",
-                 {{"finish", "#!/bin/sh\necho \"$1 $2\" >> " + record + "\n"},
-                  {"restart-min-interval", "0"}});
-  sb.add_service("quitter", "exit 3",
-                 {{"finish", "#!/bin/sh\necho \"$1 $2\" >> " + record + ".quitter\n"},
-                  {"down", ""}});
+  sb.add_service(
+      "svc", "exec sleep 100000",
+      {{"finish", "#!/bin/sh\necho \"$1 $2\" >> " + record + "\n"}, {"restart-min-interval", "0"}});
+  sb.add_service(
+      "quitter", "exit 3",
+      {{"finish", "#!/bin/sh\necho \"$1 $2\" >> " + record + ".quitter\n"}, {"down", ""}});
   sb.start_svscan();
   sb.wait("up", "svc");
   ::kill(sb.status("svc")->pid, SIGKILL);
@@ -140,10 +140,15 @@ TEST(Supervision, FinishGetsExitCodeOrSignal) {
 
 TEST(Supervision, FinishExit125IsAPermanentFailure) {
   Sandbox sb;
-  sb.add_service("svc", "exit 1", {{"finish", "#!/bin/sh\nexit 125\n"}, {"restart-min-interval", "0"}});
+  sb.add_service("svc", "exit 1",
+                 {{"finish", "#!/bin/sh\nexit 125\n"}, {"restart-min-interval", "0"}});
   sb.start_svscan();
-  eventually([&] { auto s = sb.status("svc"); return s && s->state == RunState::failed; },
-             "svc failed for good after finish exited 125", [&] { return sb.describe("svc"); });
+  eventually(
+      [&] {
+        auto s = sb.status("svc");
+        return s && s->state == RunState::failed;
+      },
+      "svc failed for good after finish exited 125", [&] { return sb.describe("svc"); });
   EXPECT_EQ(sb.status("svc")->restarts, 0u);
   EXPECT_NE(sb.svctl({"stat", "svc"}).out.find("permanent failure"), std::string::npos);
 }
@@ -214,8 +219,7 @@ TEST(Supervision, SignalCommandsReachTheService) {
 
 TEST(Supervision, TimeoutKillEscalatesToSigkill) {
   Sandbox sb;
-  sb.add_service("stubborn", "trap '' TERM\nwhile :; do sleep 1; done",
-                 {{"timeout-kill", "200"}});
+  sb.add_service("stubborn", "trap '' TERM\nwhile :; do sleep 1; done", {{"timeout-kill", "200"}});
   sb.start_svscan();
   sb.wait("up", "stubborn");
   EXPECT_EQ(sb.svctl({"down", "stubborn"}).exit_code, 0);
@@ -237,9 +241,9 @@ TEST(Supervision, DownSignalIsUsed) {
 
 TEST(BadInput, BadFilesAreReportedAndTheServiceStillRuns) {
   Sandbox sb;
-  sb.add_service("svc", kLongRunning,
-                 {{"timeout-kill", "soon"}, {"notification-fd", "banana"},
-                  {"restart-min-interval", "-1"}});
+  sb.add_service(
+      "svc", kLongRunning,
+      {{"timeout-kill", "soon"}, {"notification-fd", "banana"}, {"restart-min-interval", "-1"}});
   sb.add_service("neighbour", kLongRunning);
   sb.start_svscan();
   sb.wait("up", "svc");
@@ -349,15 +353,20 @@ TEST(Svscan, LoggedServiceLosesNoLineWhileServiceAndLoggerAreKilled) {
   const std::string tick = sb.path("tick"), counter = sb.path("counter"), out = sb.path("out");
   ASSERT_EQ(::mkfifo(tick.c_str(), 0600), 0);
   // One numbered line per tick; the number survives restarts of the service.
-  sb.add_service("numbers",
-                 "n=$(cat " + counter + " 2>/dev/null || echo 0)\n"
-                 "while read t < " + tick + "; do\n"
-                 "  n=$((n + 1)); echo $n > " + counter + "; echo \"line $n\"\n"
-                 "done",
-                 {{"restart-min-interval", "0"},
-                  {"log/run", "#!/bin/sh\nwhile IFS= read -r l; do echo \"$l\" >> " + out +
-                                  "; done\n"},
-                  {"log/restart-min-interval", "0"}});
+  sb.add_service(
+      "numbers",
+      "n=$(cat " + counter +
+          " 2>/dev/null || echo 0)\n"
+          "while read t < " +
+          tick +
+          "; do\n"
+          "  n=$((n + 1)); echo $n > " +
+          counter +
+          "; echo \"line $n\"\n"
+          "done",
+      {{"restart-min-interval", "0"},
+       {"log/run", "#!/bin/sh\nwhile IFS= read -r l; do echo \"$l\" >> " + out + "; done\n"},
+       {"log/restart-min-interval", "0"}});
   sb.start_svscan();
   sb.wait("up", "numbers");
   sb.wait("up", "numbers/log");
@@ -374,7 +383,8 @@ TEST(Svscan, LoggedServiceLosesNoLineWhileServiceAndLoggerAreKilled) {
       const pid_t logger = sb.status("numbers/log")->pid;
       ::kill(logger, SIGKILL);
       ++logger_kills;
-      if (i % 6 == 0) sb.wait_new_pid("numbers/log", logger);  // else: the next line waits in the pipe
+      if (i % 6 == 0)
+        sb.wait_new_pid("numbers/log", logger);  // else: the next line waits in the pipe
     }
     if (i % 4 == 0) {
       const pid_t service = sb.status("numbers")->pid;

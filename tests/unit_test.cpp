@@ -258,8 +258,8 @@ TEST_F(RestartDecisions, QuickDeathsDoubleTheDelayUpToTheCap) {
     delays.push_back(d.delay_ms);
     history = d.history;
   }
-  EXPECT_EQ(delays, (std::vector<int64_t>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
-                                          60000}));
+  EXPECT_EQ(delays,
+            (std::vector<int64_t>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000}));
 }
 
 TEST_F(RestartDecisions, AStableRunResetsTheBackoff) {
