@@ -69,14 +69,16 @@ std::string write_instance_id(const std::string& rundir, std::string& id) {
 }
 
 // A tmpfs when it is one already or svinit may mount one; else the folder as
-// it is (unprivileged). Either way emptied of an earlier boot's slots.
+// it is (unprivileged). Either way emptied of an earlier boot's slots. Only a
+// PID 1 mounts: its mount namespace is the container's, and the mount goes
+// with it; a plain svinit on a host would leave a stray mount behind.
 std::string prepare_scandir(const std::string& scandir, std::string& kind) {
   if (!make_dirs(scandir)) return "cannot create scandir " + scandir + ": " + errno_text();
   if (!is_directory(scandir)) return "scandir " + scandir + " is not a directory";
   struct statfs info {};
   if (::statfs(scandir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC) {
     kind = "tmpfs";
-  } else if (::mount("tmpfs", scandir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0) {
+  } else if (::getpid() == 1 && ::mount("tmpfs", scandir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0) {
     kind = "tmpfs mounted";
   } else {
     kind = "plain folder";

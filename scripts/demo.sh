@@ -1,7 +1,8 @@
 #!/bin/sh
-# A demo container boot without a container: the services in
-# examples/services are supervised in a temporary scandir, `svctl stat` is
-# printed, then everything is stopped cleanly.
+# A demo container boot without a container: svinit boots the services of
+# examples/services (and the reconcile hook, with one persisted profile) in a
+# temporary folder, the CMD prints `svctl stat`, then svinit stops everything
+# and exits with the CMD's exit code.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -9,24 +10,30 @@ scripts/build.sh
 build="$(pwd)/${BUILD_DIR:-build}"
 demo="$(mktemp -d /tmp/svkit-demo-XXXXXX)"
 trap 'rm -rf "$demo"' EXIT
-mkdir -p "$demo/libexec"
-for p in supervise/supervise svscan/svscan svctl/svctl; do ln -s "$build/$p" "$demo/libexec/"; done
-export SVKIT_SCANDIR="$demo/service" SVKIT_RUNDIR="$demo/run" SVKIT_LOG_DIR="$demo/log" \
-  SVKIT_STATE_DIR="$demo/state" SVKIT_LIBEXEC="$demo/libexec"
-cp -a examples/services "$SVKIT_SCANDIR"
-svctl="$demo/libexec/svctl"
-
-"$demo/libexec/svscan" &
-svscan=$!
-"$svctl" wait ready -t 10000 ticker worker api api/log
-echo "== svctl stat"
-"$svctl" stat
-echo "== svctl stat api/log"
-"$svctl" stat api/log
-echo "== stopping (SIGTERM to svscan)"
-kill -TERM "$svscan"
-wait "$svscan"
-echo "== svscan exited $?; service logs:"
-for f in "$SVKIT_LOG_DIR"/*/current "$SVKIT_LOG_DIR"/*/log/current; do
-  [ -f "$f" ] && sed "s|^|${f#$SVKIT_LOG_DIR/}: |" "$f"
+mkdir -p "$demo/libexec" "$demo/cont-init.d"
+for p in supervise/supervise svscan/svscan svctl/svctl reconcile/reconcile init/svinit; do
+  ln -s "$build/$p" "$demo/libexec/"
 done
+export SVKIT_SCANDIR="$demo/service" SVKIT_RUNDIR="$demo/run" SVKIT_LOG_DIR="$demo/log" \
+  SVKIT_STATE_DIR="$demo/state" SVKIT_LIBEXEC="$demo/libexec" \
+  SVKIT_SERVICES_DIR="$(pwd)/examples/services" SVKIT_CONT_INIT_DIR="$demo/cont-init.d" \
+  SVKIT_SERVICES_GRACETIME=5000
+# A persisted profile, as `svctl add` would have left it on the state volume.
+mkdir -p "$SVKIT_STATE_DIR/profiles/cron/service"
+printf '#!/bin/sh\necho "cron: tick"\nexec sleep 86400\n' > "$SVKIT_STATE_DIR/profiles/cron/service/run"
+chmod +x "$SVKIT_STATE_DIR/profiles/cron/service/run"
+printf '{"schema": 1, "want": "up", "updated_at": "2026-11-26T21:00:00Z", "by": "svctl add"}\n' \
+  > "$SVKIT_STATE_DIR/profiles/cron/state.json"
+printf '#!/bin/sh\nexec "$SVKIT_LIBEXEC/reconcile"\n' > "$demo/cont-init.d/10-reconcile"
+chmod +x "$demo/cont-init.d/10-reconcile"
+
+svctl="$demo/libexec/svctl"
+"$demo/libexec/svinit" -- /bin/sh -c "
+  '$svctl' wait ready -t 10000 ticker worker api api/log cron &&
+  echo '== svctl stat' && '$svctl' stat && '$svctl' stat api/log"
+echo "== svinit exited $?; service logs:"
+for f in "$SVKIT_LOG_DIR"/*/current "$SVKIT_LOG_DIR"/*/log/current; do
+  [ -f "$f" ] && sed "s|^|${f#"$SVKIT_LOG_DIR"/}: |" "$f"
+done
+echo "== boot log"
+cat "$SVKIT_STATE_DIR/logs/boot.log"
