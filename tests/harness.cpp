@@ -179,17 +179,23 @@ void Sandbox::wait(const std::string& condition, const std::string& name) const 
                                  << describe(name);
 }
 
-pid_t Sandbox::wait_new_pid(const std::string& name, pid_t old_pid) const {
+pid_t wait_for_new_pid(const std::function<std::optional<Status>()>& read_status,
+                       const std::string& name, pid_t old_pid,
+                       const std::function<std::string()>& context) {
   pid_t pid = 0;
   eventually(
       [&] {
-        auto s = status(name);
+        auto s = read_status();
         pid = s && s->state == RunState::up ? s->pid : 0;
         return pid > 0 && pid != old_pid;
       },
-      name + " up with a pid other than " + std::to_string(old_pid),
-      [&] { return describe(name); });
+      name + " up with a pid other than " + std::to_string(old_pid), context);
   return pid;
+}
+
+pid_t Sandbox::wait_new_pid(const std::string& name, pid_t old_pid) const {
+  return wait_for_new_pid([&] { return status(name); }, name, old_pid,
+                          [&] { return describe(name); });
 }
 
 bool is_zombie(pid_t pid) {

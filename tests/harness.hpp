@@ -75,6 +75,11 @@ class Sandbox {
   pid_t svscan_pid_ = 0;
 };
 
+// Waits until `read_status` shows `name` up with a pid other than `old_pid`.
+pid_t wait_for_new_pid(const std::function<std::optional<Status>()>& read_status,
+                       const std::string& name, pid_t old_pid,
+                       const std::function<std::string()>& context);
+
 std::string program_path(const std::string& program);
 bool process_alive(pid_t pid);  // exists and is not a zombie
 bool is_zombie(pid_t pid);

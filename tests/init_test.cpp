@@ -141,15 +141,7 @@ class Container {
   }
 
   pid_t wait_new_pid(const std::string& name, pid_t old_pid) {
-    pid_t pid = 0;
-    eventually(
-        [&] {
-          auto s = status(name);
-          pid = s && s->state == RunState::up ? s->pid : 0;
-          return pid > 0 && pid != old_pid;
-        },
-        name + " up again with another pid", [&] { return err(); });
-    return pid;
+    return wait_for_new_pid([&] { return status(name); }, name, old_pid, [&] { return err(); });
   }
 
  private:
