@@ -1,12 +1,16 @@
 #include "evidence.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "../lib/clock.hpp"
+#include "../lib/fd.hpp"
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
 
