@@ -91,9 +91,17 @@ std::string write_evidence(const std::string& folder, const EvidenceReport& repo
   }
   const std::string path =
       folder + "/" + compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
-  error = write_file_atomic(path, render(report), true);
-  if (!error.empty()) return {};
-  keep_newest(folder, std::max<uint64_t>(keep, 1));
+  // Room first, so the folder never holds more than `keep`.
+  keep_newest(folder, std::max<uint64_t>(keep, 1) - 1);
+  // One fdatasync and no temp file: evidence is new, never replaced, and a
+  // torn file after a crash is still evidence. This is on the restart path.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  const std::string text = render(report);
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
+      ::fdatasync(fd.get()) != 0) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    return {};
+  }
   return path;
 }
 

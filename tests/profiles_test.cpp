@@ -358,6 +358,7 @@ TEST_F(ContainerRestart, AServiceStoppedWithSvctlDownStaysDown) {
   EXPECT_NE(last_line_of(boot_log(sb), "writer").find("prior_state=down action=registered"),
             std::string::npos)
       << boot_log(sb);
+  second.wait("down", "writer");
   auto stat = second.exec({"svctl", "stat", "writer"});
   EXPECT_NE(stat.out.find("writer: down"), std::string::npos) << stat.out;
   EXPECT_EQ(second.exec({"svctl", "wait", "up", "-t", "300", "writer"}).exit_code, 3);
@@ -435,6 +436,7 @@ TEST_F(ContainerRestart, ACorruptStateFileRegistersThatProfileDownAndOthersStart
   EXPECT_NE(last_line_of(boot_log(sb), "broken").find("prior_state=corrupt action=registered"),
             std::string::npos)
       << boot_log(sb);
+  c.wait("down", "broken");
   auto stat = c.exec({"svctl", "stat", "broken"});
   EXPECT_NE(stat.out.find("broken: down"), std::string::npos) << stat.out;
 }
