@@ -78,7 +78,8 @@ std::string prepare_scandir(const std::string& scandir, std::string& kind) {
   struct statfs info {};
   if (::statfs(scandir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC) {
     kind = "tmpfs";
-  } else if (::getpid() == 1 && ::mount("tmpfs", scandir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0) {
+  } else if (::getpid() == 1 &&
+             ::mount("tmpfs", scandir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0) {
     kind = "tmpfs mounted";
   } else {
     kind = "plain folder";

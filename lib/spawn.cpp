@@ -102,6 +102,7 @@ SpawnResult spawn(const SpawnRequest& request) {
   // Also here, so that the group exists whichever of the two runs first.
   if (request.foreground_group) ::setpgid(pid, pid);
   report.write.reset();
+  if (!request.wait_for_exec) return {pid, 0};
   int child_errno = 0;
   ssize_t n;
   do {

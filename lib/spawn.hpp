@@ -24,6 +24,9 @@ struct SpawnRequest {
   // terminal when stdin is one (a container's CMD in the foreground).
   bool foreground_group = false;
   bool search_path = false;  // execvp: look argv[0] up in PATH (a container's CMD)
+  // Block until the child has exec'd, so that an exec failure is returned as
+  // an error. Without it the failure shows as the child's exit code 127.
+  bool wait_for_exec = true;
 };
 
 struct SpawnResult {

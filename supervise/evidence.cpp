@@ -93,13 +93,16 @@ std::string write_evidence(const std::string& folder, const EvidenceReport& repo
       folder + "/" + compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
   // Room first, so the folder never holds more than `keep`.
   keep_newest(folder, std::max<uint64_t>(keep, 1) - 1);
-  // One fdatasync and no temp file: evidence is new, never replaced, and a
-  // torn file after a crash is still evidence. This is on the restart path.
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  // Renamed into place, so a reader never sees half a file; one fdatasync
+  // and no folder fsync (evidence is never replaced, and this is on the
+  // restart path).
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   const std::string text = render(report);
   if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
-      ::fdatasync(fd.get()) != 0) {
+      ::fdatasync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
     error = "cannot write " + path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
     return {};
   }
   return path;

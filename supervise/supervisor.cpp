@@ -244,6 +244,8 @@ void Supervisor::exit_while_finishing() {
 void Supervisor::run_died() {
   kill_timer_.stop();
   health_timer_.stop();
+  // A check of a dead service means nothing, and must not outlive supervise.
+  if (health_pid_ > 0) ::kill(-health_pid_, SIGKILL);
   ready_watch_.close();
   ready_read_.reset();
   if (auto e = output_log_->flush_partial(); !e.empty()) report_error(e);
@@ -436,10 +438,10 @@ void Supervisor::start_run() {
   health_failures_ = 0;
   status_.health = config_.health.enabled ? "unknown" : "";
   if (config_.health.enabled) health_timer_.start(config_.health.interval_ms);
+  // Without a readiness protocol, up is ready.
+  status_.ready_since_ms = config_.notification_fd ? 0 : now_ms();
   enter(State::up, RunState::up);
   record_started();
-  status_.ready_since_ms = config_.notification_fd ? 0 : status_.since_ms;
-  publish();
 }
 
 // The down-signal goes to run's whole process group (its own session): an

@@ -58,7 +58,10 @@ std::vector<std::string> all_services(const std::string& scandir) {
   DIR* dir = ::opendir(scandir.c_str());
   if (!dir) return names;
   while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.' && is_directory(scandir + "/" + e->d_name)) {
+    if (e->d_name[0] == '.') continue;
+    // d_type saves a stat per service; links and unknown types are checked.
+    if (e->d_type == DT_DIR || ((e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) &&
+                                is_directory(scandir + "/" + e->d_name))) {
       names.emplace_back(e->d_name);
     }
   }

@@ -57,6 +57,21 @@ Sandbox::Sandbox() {
   }
 }
 
+// Processes whose working directory is inside `root`: what a test left running.
+static std::vector<pid_t> processes_inside(const std::string& root) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
+    if (!ec && cwd.starts_with(root + "/") && !is_zombie(std::stoi(name))) {
+      found.push_back(std::stoi(name));
+    }
+  }
+  return found;
+}
+
 Sandbox::~Sandbox() {
   if (svscan_pid_ > 0) {
     ::kill(svscan_pid_, SIGTERM);
@@ -64,6 +79,13 @@ Sandbox::~Sandbox() {
       ::kill(-svscan_pid_, SIGKILL);
       wait_child(svscan_pid_);
     }
+  }
+  // Every process a test started must be gone with svscan: a leak fails the test.
+  for (pid_t pid : processes_inside(root_)) {
+    ADD_FAILURE() << "process " << pid << " ("
+                  << read_text("/proc/" + std::to_string(pid) + "/comm")
+                  << ") outlived its test in " << root_;
+    ::kill(pid, SIGKILL);
   }
   std::error_code ignored;
   std::filesystem::remove_all(root_, ignored);

@@ -91,7 +91,10 @@ class Container {
   }
 
   ~Container() {
-    if (unshare_pid_ > 0 && exit_code_ < 0) {
+    if (unshare_pid_ <= 0 || exit_code_ >= 0) return;
+    // svinit's death takes the namespace with it; unshare returns once all are gone.
+    if (init_pid_ > 0 && init_pid_ != unshare_pid_) ::kill(init_pid_, SIGKILL);
+    if (wait_child(unshare_pid_, std::chrono::seconds(5)) < 0) {
       ::kill(unshare_pid_, SIGKILL);  // --kill-child takes svinit, and so the namespace, down
       wait_child(unshare_pid_);
     }

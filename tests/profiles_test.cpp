@@ -246,9 +246,11 @@ class Container {
  public:
   explicit Container(Sandbox& sb) : sb_(sb) {}
   ~Container() {
-    if (unshare_pid_ > 0) {
+    if (unshare_pid_ <= 0) return;
+    // PID 1's death takes the namespace with it; unshare returns once all are gone.
+    if (init_pid_ > 0) ::kill(init_pid_, SIGKILL);
+    if (wait_child(unshare_pid_) < 0) {
       ::kill(unshare_pid_, SIGKILL);
-      if (init_pid_ > 0) ::kill(init_pid_, SIGKILL);
       wait_child(unshare_pid_);
     }
   }

@@ -39,7 +39,9 @@ std::vector<std::string> evidence_files(const Sandbox& sb, const std::string& na
   std::vector<std::string> files;
   const std::string dir = sb.log_dir() + "/" + name + "/evidence";
   if (!is_directory(dir)) return files;
-  for (auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path().string());
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log") files.push_back(e.path().string());
+  }
   std::sort(files.begin(), files.end());
   return files;
 }
