@@ -34,6 +34,24 @@ std::optional<std::string> read_file(const std::string& path) {
   return out;
 }
 
+std::optional<std::string> read_regular_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string out(16384, '\0');
+  size_t used = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    used += static_cast<size_t>(n);
+    // A short read of a regular file is its end: no second read to hear EOF.
+    if (used < out.size()) break;
+    out.resize(out.size() * 2);
+  }
+  out.resize(used);
+  return out;
+}
+
 static bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

@@ -9,6 +9,8 @@
 namespace svkit {
 
 std::optional<std::string> read_file(const std::string& path);
+// The same for a regular file (not a FIFO, not /proc), in one read when it fits.
+std::optional<std::string> read_regular_file(const std::string& path);
 
 // Replaces `path` atomically: write a temp file in the same folder, rename it
 // over. With `durable`, fsync the file before and the folder after the rename

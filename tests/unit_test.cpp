@@ -136,12 +136,60 @@ TEST(StatusFormat, RoundTripsThroughJson) {
   EXPECT_EQ(j["want"], "up");
 }
 
+TEST(StatusFormat, TheFastReaderAgreesWithTheJsonFormat) {
+  test::Sandbox sandbox;
+  Status s;
+  s.name = "coder";
+  s.state = RunState::backoff;
+  s.pid = 12;
+  s.pid_start_time = 99999999999ull;
+  s.since_ms = 1'800'000'000'000;
+  s.want_up = true;
+  s.normally_up = false;
+  s.once = true;
+  s.want_by = "operator";
+  s.last_exit = ExitInfo{-1, 9, 5};
+  s.restarts = 4;
+  s.next_start_ms = 7;
+  s.delay_ms = 8;
+  s.reason = "why";
+  s.health = "unhealthy";
+  s.evidence = "/e.log";
+  s.errors = {"a", "b"};
+  for (auto last : {std::optional<ExitInfo>(ExitInfo{-1, 9, 5}), std::optional<ExitInfo>()}) {
+    s.last_exit = last;
+    nlohmann::json j = s;
+    j["future_field"] = {{"nested", {1, 2, {{"x", "y"}}}}};
+    j["future_list"] = {1, "two"};
+    sandbox.write("svc/supervise/status.json", j.dump());
+    std::string error;
+    auto read = read_status(sandbox.path("svc"), &error);
+    ASSERT_TRUE(read) << error;
+    EXPECT_EQ(*read, s);
+  }
+  nlohmann::json missing = s;
+  missing.erase("restarts");
+  sandbox.write("svc/supervise/status.json", missing.dump());
+  std::string error;
+  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+  EXPECT_NE(error.find("missing fields"), std::string::npos) << error;
+  nlohmann::json wrong = s;
+  wrong["pid"] = "twelve";
+  sandbox.write("svc/supervise/status.json", wrong.dump());
+  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+  EXPECT_NE(error.find("\"pid\" has the wrong type"), std::string::npos) << error;
+  wrong = s;
+  wrong["state"] = "sideways";
+  sandbox.write("svc/supervise/status.json", wrong.dump());
+  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+}
+
 TEST(StatusFormat, BadFilesAreNamedErrors) {
   test::Sandbox sandbox;
   std::string error;
   EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
   EXPECT_NE(error.find("no status file"), std::string::npos);
-  sandbox.write("svc/supervise/status.json", "{\"name\": 3");
+  sandbox.write("svc/supervise/status.json", "{\"name\": \"x\"");
   EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
   EXPECT_NE(error.find("not JSON"), std::string::npos);
   sandbox.write("svc/supervise/status.json", "{\"name\": 3}");
