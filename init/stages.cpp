@@ -103,10 +103,13 @@ bool copy_service(const fs::path& source, const std::string& scandir, const std:
   const fs::path staging = fs::path(scandir) / ("." + name);
   std::error_code ec, ignored;
   fs::remove_all(staging, ignored);
-  fs::copy(source, staging, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (!ec) fs::rename(staging, fs::path(scandir) / name, ec);
-  if (!ec) return true;
-  spdlog::error("cannot copy service {} into {}: {}", source.string(), scandir, ec.message());
+  std::string error = copy_tree(source.string(), staging.string());
+  if (error.empty()) {
+    fs::rename(staging, fs::path(scandir) / name, ec);
+    if (!ec) return true;
+    error = ec.message();
+  }
+  spdlog::error("cannot copy service {} into {}: {}", source.string(), scandir, error);
   fs::remove_all(staging, ignored);
   return false;
 }

@@ -1,5 +1,6 @@
 #include "files.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,6 +92,68 @@ std::string write_file_atomic(const std::string& path, std::string_view data, bo
     if (!dir || ::fsync(dir.get()) != 0) return errno_line("cannot fsync folder of", path);
   }
   return {};
+}
+
+static std::string copy_file(const std::string& from, const std::string& to) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!in || ::fstat(in.get(), &st) != 0) return errno_line("cannot read", from);
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777));
+  if (!out) return errno_line("cannot create", to);
+  off_t left = st.st_size;
+  while (left > 0) {
+    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, size_t(left), 0);
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+      char buf[8192];  // no in-kernel copy here: plain read and write
+      n = ::read(in.get(), buf, sizeof buf);
+      if (n > 0 && !write_all(out.get(), std::string_view(buf, size_t(n)))) n = -1;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_line("cannot copy to", to);
+    if (n == 0) break;  // the file shrank meanwhile
+    left -= n;
+  }
+  return {};
+}
+
+std::string copy_tree(const std::string& from, const std::string& to) {
+  struct stat st;
+  if (::stat(from.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return errno_line("not a folder:", from);
+  }
+  if (::mkdir(to.c_str(), st.st_mode & 07777) != 0) return errno_line("cannot create", to);
+  DIR* dir = ::opendir(from.c_str());
+  if (!dir) return errno_line("cannot read", from);
+  std::string error;
+  while (dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string src = from + "/" + name;
+    const std::string dst = to + "/" + name;
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat entry;
+      if (::lstat(src.c_str(), &entry) != 0) continue;
+      type = S_ISDIR(entry.st_mode)   ? DT_DIR
+             : S_ISLNK(entry.st_mode) ? DT_LNK
+             : S_ISREG(entry.st_mode) ? DT_REG
+                                      : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) {
+      error = copy_tree(src, dst);
+    } else if (type == DT_REG) {
+      error = copy_file(src, dst);
+    } else if (type == DT_LNK) {
+      char target[4096];
+      ssize_t n = ::readlink(src.c_str(), target, sizeof target - 1);
+      if (n < 0 || ::symlink(std::string(target, size_t(n)).c_str(), dst.c_str()) != 0) {
+        error = errno_line("cannot copy the link", src);
+      }
+    }
+    if (!error.empty()) break;
+  }
+  ::closedir(dir);
+  return error;
 }
 
 bool path_exists(const std::string& path) {

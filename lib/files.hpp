@@ -25,6 +25,11 @@ bool is_executable_file(const std::string& path);
 // mkdir -p with `mode` for the created folders; true when the folder exists after.
 bool make_dirs(const std::string& path, unsigned mode = 0755);
 
+// Copies the folder `from` to `to`, which must not exist: folders and regular
+// files with their modes, symlinks as links (never followed); other kinds are
+// skipped. Returns an error line or empty.
+std::string copy_tree(const std::string& from, const std::string& to);
+
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
 

@@ -18,7 +18,7 @@
 
 int main(int argc, char** argv) {
   const auto paths = svkit::Paths::from_environment();
-  svkit::reconcile::Context ctx{paths.state_dir, paths.scandir, {}};
+  svkit::reconcile::Context ctx{paths.state_dir, paths.scandir, {}, {}};
   CLI::App app{"reconcile: persisted profiles -> service slots, at boot", "reconcile"};
   app.add_option("--state-dir", ctx.state_dir, "state dir (default $SVKIT_STATE_DIR)");
   app.add_option("-s,--scandir", ctx.scandir, "scandir (default $SVKIT_SCANDIR)");

@@ -29,6 +29,12 @@ std::string real_path(const std::string& path) {
   return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
 }
 
+// Only links need resolving: a plain entry of a real folder stays in it.
+bool is_link(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
 bool is_inside(const std::string& path, const std::string& folder) {
   return !path.empty() && !folder.empty() && path.size() > folder.size() &&
          path.compare(0, folder.size(), folder) == 0 && path[folder.size()] == '/';
@@ -119,11 +125,12 @@ Outcome reconcile_profile(const Context& ctx, const std::string& name) {
     return out;
   }
   const std::string profile = state::profile_dir(ctx.state_dir, name);
-  const std::string root = real_path(state::profiles_dir(ctx.state_dir));
-  const std::string real_profile = real_path(profile);
   const std::string service = profile + "/service";
+  const std::string root =
+      ctx.profiles_root.empty() ? real_path(state::profiles_dir(ctx.state_dir)) : ctx.profiles_root;
+  const std::string real_profile = is_link(profile) ? real_path(profile) : root + "/" + name;
   if (!is_inside(real_profile, root) ||
-      (path_exists(service) && !is_inside(real_path(service), real_profile))) {
+      (is_link(service) && !is_inside(real_path(service), real_profile))) {
     out.error = "symlink leads out of the state dir";
     return out;
   }
@@ -168,9 +175,11 @@ std::vector<Outcome> reconcile_all(const Context& ctx, std::string* error) {
   }
   ::closedir(dir);
   std::sort(names.begin(), names.end());
+  Context resolved = ctx;
+  resolved.profiles_root = real_path(folder);
   std::vector<Outcome> outcomes;
   outcomes.reserve(names.size());
-  for (const auto& name : names) outcomes.push_back(reconcile_profile(ctx, name));
+  for (const auto& name : names) outcomes.push_back(reconcile_profile(resolved, name));
   return outcomes;
 }
 

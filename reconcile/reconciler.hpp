@@ -10,7 +10,8 @@ namespace svkit::reconcile {
 struct Context {
   std::string state_dir;
   std::string scandir;
-  std::string instance;  // this container instance's id
+  std::string instance;       // this container instance's id
+  std::string profiles_root;  // STATE/profiles resolved; computed when empty
 };
 
 struct Outcome {

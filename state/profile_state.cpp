@@ -86,7 +86,7 @@ ReadResult parse_profile_state(const std::string& text) {
 }
 
 ReadResult read_profile_state(const std::string& path) {
-  auto text = read_file(path);
+  auto text = read_regular_file(path);
   if (!text) {
     const bool missing = !path_exists(path);
     return {missing ? ReadOutcome::missing : ReadOutcome::corrupt, conservative_default(),

@@ -23,18 +23,16 @@ std::string build_slot(const std::string& scandir, const std::string& service_so
   const std::string staging = scandir + "/." + name + ".new";
   std::error_code ec;
   fs::remove_all(staging, ec);
-  // Symlinks are copied as links, never followed out of the profile.
-  std::error_code copy_error;
-  fs::copy(service_source, staging, fs::copy_options::recursive | fs::copy_options::copy_symlinks,
-           copy_error);
-  if (copy_error) {
+  if (auto err = copy_tree(service_source, staging); !err.empty()) {
     fs::remove_all(staging, ec);
-    return "cannot copy " + service_source + " to the scandir: " + copy_error.message();
+    return "cannot copy " + service_source + " to the scandir: " + err;
   }
+  // The staging folder is private until the rename: no temp file needed here.
   const std::string down = staging + "/down";
   if (want_up) {
     ::unlink(down.c_str());
-  } else if (auto err = write_file_atomic(down, "", false); !err.empty()) {
+  } else if (UniqueFd file(::open(down.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)); !file) {
+    std::string err = "cannot create " + down + ": " + std::strerror(errno);
     fs::remove_all(staging, ec);
     return err;
   }
