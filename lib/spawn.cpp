@@ -41,9 +41,17 @@ static std::vector<std::string> merged_environment(const std::vector<std::string
   return env;
 }
 
-[[noreturn]] static void child_fail(int report_fd) {
+// In the child, before exec: the errno goes to the waiting parent, or (when
+// nobody waits) one line on the child's stderr, and the child exits 127.
+[[noreturn]] static void child_fail(int report_fd, const char* program) {
   int err = errno;
-  (void)!::write(report_fd, &err, sizeof err);
+  if (report_fd >= 0) {
+    (void)!::write(report_fd, &err, sizeof err);
+  } else {
+    std::string line =
+        std::string("svkit: cannot exec ") + program + ": " + std::strerror(err) + "\n";
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+  }
   ::_exit(127);
 }
 
@@ -59,8 +67,12 @@ SpawnResult spawn(const SpawnRequest& request) {
   int highest_target = 2;
   for (auto [target, source] : request.fds) highest_target = std::max(highest_target, target);
 
-  Pipe report = make_pipe();
-  if (!report.write) return {-1, errno};
+  Pipe report;
+  if (request.wait_for_exec) {
+    report = make_pipe();
+    if (!report.write) return {-1, errno};
+  }
+  const int report_fd = report.write ? report.write.get() : -1;
 
   // Every signal blocked across fork: the parent's handlers must not run in
   // the child, and a blocked SIGTTOU lets a new group take the terminal.
@@ -82,19 +94,19 @@ SpawnResult spawn(const SpawnRequest& request) {
     for (auto [target, source] : request.fds) {
       int src = source >= 0 ? source : ::open("/dev/null", O_RDWR | O_CLOEXEC);
       int copy = ::fcntl(src, F_DUPFD_CLOEXEC, highest_target + 1);
-      if (copy < 0) child_fail(report.write.get());
+      if (copy < 0) child_fail(report_fd, argv[0]);
       staged.push_back(copy);
     }
     for (size_t i = 0; i < request.fds.size(); ++i) {
-      if (::dup2(staged[i], request.fds[i].first) < 0) child_fail(report.write.get());
+      if (::dup2(staged[i], request.fds[i].first) < 0) child_fail(report_fd, argv[0]);
     }
-    if (!request.cwd.empty() && ::chdir(request.cwd.c_str()) != 0) child_fail(report.write.get());
+    if (!request.cwd.empty() && ::chdir(request.cwd.c_str()) != 0) child_fail(report_fd, argv[0]);
     if (request.search_path) {
       ::execvpe(argv[0], argv.data(), envp.data());
     } else {
       ::execve(argv[0], argv.data(), envp.data());
     }
-    child_fail(report.write.get());
+    child_fail(report_fd, argv[0]);
   }
   const int fork_errno = errno;
   ::sigprocmask(SIG_SETMASK, &saved, nullptr);

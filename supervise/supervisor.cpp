@@ -416,7 +416,11 @@ void Supervisor::start_run() {
     ready = make_pipe(true);
     request.fds.push_back({*config_.notification_fd, ready.write.get()});
   }
-  auto result = spawn(request);
+  // Checked here rather than by waiting for the exec: the restart path stays
+  // short, and a rarer exec failure still exits 127 with a line in the log.
+  request.wait_for_exec = false;
+  auto result =
+      ::access((dir_ + "/run").c_str(), X_OK) == 0 ? spawn(request) : SpawnResult{-1, errno};
   if (result.pid < 0) {
     status_.reason = std::string("cannot start ./run: ") + std::strerror(result.error);
     report_error(status_.reason);
@@ -448,8 +452,11 @@ void Supervisor::start_run() {
 // operator stopping a service means its helpers too.
 void Supervisor::stop_run() {
   if (run_pid_ <= 0) return;
-  ::kill(-run_pid_, config_.down_signal);
-  if (config_.down_signal != SIGKILL) ::kill(-run_pid_, SIGCONT);
+  // Right after the fork the child may not have its own group yet.
+  if (::kill(-run_pid_, config_.down_signal) != 0) ::kill(run_pid_, config_.down_signal);
+  if (config_.down_signal != SIGKILL && ::kill(-run_pid_, SIGCONT) != 0) {
+    ::kill(run_pid_, SIGCONT);
+  }
   if (config_.timeout_kill_ms > 0 && !kill_timer_.active()) {
     kill_timer_.start(config_.timeout_kill_ms);
   }

@@ -237,6 +237,26 @@ TEST(Reconcile, BadProfilesFailAloneAndNothingOutsideIsTouched) {
   EXPECT_NE(run.err.find("leaves the profile folder"), std::string::npos) << run.err;
 }
 
+TEST(Reconcile, ARerunWhileTheServiceIsUpLeavesItsLiveFilesAlone) {
+  Sandbox sb;
+  const std::string profile = sb.state_dir() + "/profiles/live";
+  add_profile(sb, "live", "echo $$ > " + profile + "/data/app.pid\nexec sleep 100000", wanted("up"),
+              {{"service/runtime-files", "data/*.pid\n"}, {"data/.keep", ""}});
+  ASSERT_EQ(sb.run({SVKIT_TEST_RECONCILE}).exit_code, 0);
+  sb.start_svscan();
+  sb.wait("up", "live");
+  eventually(
+      [&] { return path_exists(profile + "/data/app.pid") && path_exists(profile + "/pid"); },
+      "the live service's pid file and svkit's pid record");
+  auto again = sb.run({SVKIT_TEST_RECONCILE});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.out.find("profile=live prior_state=up action=started prior_exit=unknown swept=0"),
+            std::string::npos)
+      << again.out;
+  EXPECT_TRUE(path_exists(profile + "/data/app.pid"));
+  EXPECT_TRUE(path_exists(profile + "/pid"));
+}
+
 // ---- real container restarts ------------------------------------------------
 
 // A container without Docker: PID 1 of a new PID namespace, in a new mount
