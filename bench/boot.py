@@ -13,14 +13,12 @@ Python 3.9+, standard library only.
 import argparse
 import json
 import os
-import resource
 import select
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -275,16 +273,8 @@ def parse_args():
 
 
 def prepare(args):
-    if "s6" in args.supervisors and not shutil.which("s6-svscan"):
-        subprocess.run([str(core.REPO / "scripts/install-deps.sh"), "s6"], check=True)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * max(args.sizes) + 256)), hard))
-    tmp = Path(tempfile.mkdtemp(prefix="svkit-bench-boot-"))
-    libexec = tmp / "libexec"  # private copies: the build folder may be rebuilt meanwhile
-    libexec.mkdir()
-    for prog in SVKIT_PROGRAMS:
-        shutil.copy2(Path(args.build) / prog, libexec)
-    return core.Context(tmp, libexec, False)
+    core.install_peers(args.supervisors, ("s6",))
+    return core.make_workspace(args.build, SVKIT_PROGRAMS, "svkit-bench-boot-", 4 * max(args.sizes) + 256)
 
 
 def main():

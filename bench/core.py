@@ -31,7 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SVKIT_PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl")
-PEER_COMMANDS = ("s6-svscan", "s6-supervise", "s6-svstat", "runsvdir", "runsv", "sv")
+PEER_COMMANDS = {"s6": ("s6-svscan", "s6-supervise", "s6-svstat"), "runit": ("runsvdir", "runsv", "sv")}
 BENCHES = ("restart", "memory", "bringup", "status", "shutdown", "idle")
 # The run script of every service, for every supervisor: announce the pid
 # (which `exec` keeps) on the instance's FIFO, then idle. With --readiness the
@@ -595,19 +595,32 @@ def parse_args():
     return args
 
 
-def prepare(args):
-    if {"s6", "runit"} & set(args.supervisors) and not all(shutil.which(c) for c in PEER_COMMANDS):
-        subprocess.run([str(REPO / "scripts/install-deps.sh"), "s6", "runit"], check=True)
+def make_workspace(build, programs, prefix, open_files, readiness=False):
+    """A fresh temp folder with private copies of svkit's `programs` (the build
+    folder may be rebuilt meanwhile), and room for `open_files` descriptors."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = max(soft, min(hard, 4 * args.services_scale + 256))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    tmp = Path(tempfile.mkdtemp(prefix="svkit-bench-"))
-    libexec = tmp / "libexec"  # private copies: the build folder may be rebuilt meanwhile
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, open_files)), hard))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    libexec = tmp / "libexec"
     libexec.mkdir()
-    if "svkit" in args.supervisors:
-        for prog in SVKIT_PROGRAMS:
-            shutil.copy2(Path(args.build) / prog, libexec)
-    return Context(tmp, libexec, args.readiness)
+    for prog in programs:
+        shutil.copy2(Path(build) / prog, libexec)
+    return Context(tmp, libexec, readiness)
+
+
+def install_peers(wanted, names):
+    """Installs the Debian packages of the peers in `wanted` when their commands are missing."""
+    missing = [n for n in names
+               if n in wanted and not all(shutil.which(c) for c in PEER_COMMANDS[n])]
+    if missing:
+        subprocess.run([str(REPO / "scripts/install-deps.sh"), *missing], check=True)
+
+
+def prepare(args):
+    install_peers(args.supervisors, ("s6", "runit"))
+    programs = SVKIT_PROGRAMS if "svkit" in args.supervisors else ()
+    return make_workspace(args.build, programs, "svkit-bench-", 4 * args.services_scale + 256,
+                          args.readiness)
 
 
 def run_all(ctx, args, results):
