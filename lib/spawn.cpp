@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,17 +15,6 @@
 extern char** environ;
 
 namespace svkit {
-
-void reset_signals_for_child() {
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
 
 static std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
@@ -41,20 +31,50 @@ static std::vector<std::string> merged_environment(const std::vector<std::string
   return env;
 }
 
-// In the child, before exec: the errno goes to the waiting parent, or (when
-// nobody waits) one line on the child's stderr, and the child exits 127.
-[[noreturn]] static void child_fail(int report_fd, const char* program) {
-  int err = errno;
-  if (report_fd >= 0) {
-    (void)!::write(report_fd, &err, sizeof err);
-  } else {
-    std::string line =
-        std::string("svkit: cannot exec ") + program + ": " + std::strerror(err) + "\n";
-    (void)!::write(STDERR_FILENO, line.data(), line.size());
+namespace {
+
+// posix_spawn's two handles, destroyed on every path.
+struct SpawnPlan {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  SpawnPlan() {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
   }
-  ::_exit(127);
+  ~SpawnPlan() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnPlan(const SpawnPlan&) = delete;
+  SpawnPlan& operator=(const SpawnPlan&) = delete;
+};
+
+// The fd wiring: every source is first copied above all sources and targets,
+// so that wiring one target cannot clobber the source of another.
+void plan_fds(SpawnPlan& plan, const std::vector<std::pair<int, int>>& fds) {
+  int above = 2;
+  for (auto [target, source] : fds) above = std::max({above, target, source});
+  ++above;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (fds[i].second >= 0) {
+      posix_spawn_file_actions_adddup2(&plan.actions, fds[i].second, above + int(i));
+    }
+  }
+  for (size_t i = 0; i < fds.size(); ++i) {
+    auto [target, source] = fds[i];
+    if (source >= 0) {
+      posix_spawn_file_actions_adddup2(&plan.actions, above + int(i), target);
+      posix_spawn_file_actions_addclose(&plan.actions, above + int(i));
+    } else {
+      posix_spawn_file_actions_addopen(&plan.actions, target, "/dev/null", O_RDWR, 0);
+    }
+  }
 }
 
+}  // namespace
+
+// posix_spawn (glibc: clone with CLONE_VFORK): no page tables copied, and an
+// exec failure comes back as an error, the failed child already reaped.
 SpawnResult spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return {-1, EINVAL};
   std::vector<std::string> env_strings = merged_environment(request.extra_env);
@@ -64,69 +84,34 @@ SpawnResult spawn(const SpawnRequest& request) {
   std::vector<char*> envp;
   for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  int highest_target = 2;
-  for (auto [target, source] : request.fds) highest_target = std::max(highest_target, target);
 
-  Pipe report;
-  if (request.wait_for_exec) {
-    report = make_pipe();
-    if (!report.write) return {-1, errno};
-  }
-  const int report_fd = report.write ? report.write.get() : -1;
-
-  // Every signal blocked across fork: the parent's handlers must not run in
-  // the child, and a blocked SIGTTOU lets a new group take the terminal.
-  sigset_t all, saved;
+  SpawnPlan plan;
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  sigset_t none, all;
+  sigemptyset(&none);
   sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, &saved);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (request.foreground_group) {
-      ::setpgid(0, 0);
-      if (::isatty(STDIN_FILENO)) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
-    } else if (request.new_session) {
-      ::setsid();
+  posix_spawnattr_setsigmask(&plan.attr, &none);
+  posix_spawnattr_setsigdefault(&plan.attr, &all);
+  if (request.foreground_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&plan.attr, 0);
+    if (::isatty(STDIN_FILENO)) {
+      posix_spawn_file_actions_addtcsetpgrp_np(&plan.actions, STDIN_FILENO);
     }
-    reset_signals_for_child();
-    // Copy every source above all targets first, so that wiring one target
-    // cannot clobber the source of another.
-    std::vector<int> staged;
-    for (auto [target, source] : request.fds) {
-      int src = source >= 0 ? source : ::open("/dev/null", O_RDWR | O_CLOEXEC);
-      int copy = ::fcntl(src, F_DUPFD_CLOEXEC, highest_target + 1);
-      if (copy < 0) child_fail(report_fd, argv[0]);
-      staged.push_back(copy);
-    }
-    for (size_t i = 0; i < request.fds.size(); ++i) {
-      if (::dup2(staged[i], request.fds[i].first) < 0) child_fail(report_fd, argv[0]);
-    }
-    if (!request.cwd.empty() && ::chdir(request.cwd.c_str()) != 0) child_fail(report_fd, argv[0]);
-    if (request.search_path) {
-      ::execvpe(argv[0], argv.data(), envp.data());
-    } else {
-      ::execve(argv[0], argv.data(), envp.data());
-    }
-    child_fail(report_fd, argv[0]);
+  } else if (request.new_session) {
+    flags |= POSIX_SPAWN_SETSID;
   }
-  const int fork_errno = errno;
-  ::sigprocmask(SIG_SETMASK, &saved, nullptr);
-  if (pid < 0) return {-1, fork_errno};
-  // Also here, so that the group exists whichever of the two runs first.
-  if (request.foreground_group) ::setpgid(pid, pid);
-  report.write.reset();
-  if (!request.wait_for_exec) return {pid, 0};
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(report.read.get(), &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
-    // The child failed before exec and is exiting: collect it here so that no
-    // caller sees an exit for a process that never ran.
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return {-1, child_errno};
+  posix_spawnattr_setflags(&plan.attr, flags);
+  plan_fds(plan, request.fds);
+  if (!request.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&plan.actions, request.cwd.c_str());
   }
+  pid_t pid = -1;
+  const int error =
+      request.search_path
+          ? ::posix_spawnp(&pid, argv[0], &plan.actions, &plan.attr, argv.data(), envp.data())
+          : ::posix_spawn(&pid, argv[0], &plan.actions, &plan.attr, argv.data(), envp.data());
+  if (error != 0) return {-1, error};
   return {pid, 0};
 }
 

@@ -1,4 +1,4 @@
-// fork + exec with explicit fd wiring, reporting exec failure to the parent.
+// posix_spawn with explicit fd wiring; an exec failure is returned as an error.
 // Every svkit program reaps its own children through one SIGCHLD handler, so
 // this stays out of libuv's uv_spawn (whose waitpid per handle would miss the
 // orphans an init or subreaper must reap).
@@ -24,9 +24,6 @@ struct SpawnRequest {
   // terminal when stdin is one (a container's CMD in the foreground).
   bool foreground_group = false;
   bool search_path = false;  // execvp: look argv[0] up in PATH (a container's CMD)
-  // Block until the child has exec'd, so that an exec failure is returned as
-  // an error. Without it the failure shows as the child's exit code 127.
-  bool wait_for_exec = true;
 };
 
 struct SpawnResult {
@@ -35,8 +32,5 @@ struct SpawnResult {
 };
 
 SpawnResult spawn(const SpawnRequest& request);
-
-// Restores default dispositions and an empty mask: what a child must start with.
-void reset_signals_for_child();
 
 }  // namespace svkit

@@ -416,11 +416,7 @@ void Supervisor::start_run() {
     ready = make_pipe(true);
     request.fds.push_back({*config_.notification_fd, ready.write.get()});
   }
-  // Checked here rather than by waiting for the exec: the restart path stays
-  // short, and a rarer exec failure still exits 127 with a line in the log.
-  request.wait_for_exec = false;
-  auto result =
-      ::access((dir_ + "/run").c_str(), X_OK) == 0 ? spawn(request) : SpawnResult{-1, errno};
+  auto result = spawn(request);
   if (result.pid < 0) {
     status_.reason = std::string("cannot start ./run: ") + std::strerror(result.error);
     report_error(status_.reason);

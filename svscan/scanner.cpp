@@ -107,9 +107,6 @@ void Scanner::scan() {
 
 pid_t Scanner::start_supervise(const std::string& dir, int stdin_fd, int stdout_fd) {
   SpawnRequest request{{supervise_path_, dir}, {}, {}, {{0, stdin_fd}}, false};
-  // Bring-up of many services: fork them all, let them exec in parallel. A
-  // supervise that cannot exec exits 127 and is retried like any that died.
-  request.wait_for_exec = false;
   if (stdout_fd != kInherit) request.fds.push_back({1, stdout_fd});
   auto result = spawn(request);
   if (result.pid < 0) {
