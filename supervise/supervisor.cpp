@@ -618,68 +618,59 @@ void Supervisor::deliver_signal(int sig) {
   if (run_pid_ > 0) ::kill(run_pid_, sig);
 }
 
+namespace {
+
+// Control letters that change intent are events of the table; the others
+// pass a signal to the service.
+struct ControlLetter {
+  char letter;
+  std::optional<Supervisor::Event> event;
+  int signal;
+};
+
+constexpr std::array<ControlLetter, 15> kControlLetters{{
+    {control::kUp, Supervisor::Event::want_up, 0},
+    {control::kDown, Supervisor::Event::want_down, 0},
+    {control::kOnce, Supervisor::Event::want_once, 0},
+    {control::kExit, Supervisor::Event::exit, 0},
+    {control::kRestart, Supervisor::Event::restart, 0},
+    {control::kTerm, std::nullopt, SIGTERM},
+    {control::kKill, std::nullopt, SIGKILL},
+    {control::kHup, std::nullopt, SIGHUP},
+    {control::kInt, std::nullopt, SIGINT},
+    {control::kQuit, std::nullopt, SIGQUIT},
+    {control::kAlarm, std::nullopt, SIGALRM},
+    {control::kUsr1, std::nullopt, SIGUSR1},
+    {control::kUsr2, std::nullopt, SIGUSR2},
+    {control::kStop, std::nullopt, SIGSTOP},
+    {control::kCont, std::nullopt, SIGCONT},
+}};
+
+}  // namespace
+
+void Supervisor::on_control_byte(char byte) {
+  if (byte == '\n') return;
+  for (const auto& c : kControlLetters) {
+    if (c.letter != byte) continue;
+    if (c.event) {
+      dispatch(*c.event);
+    } else {
+      deliver_signal(c.signal);
+    }
+    return;
+  }
+  char line[64];
+  std::snprintf(line, sizeof line, "control: unknown command byte 0x%02x ignored",
+                static_cast<unsigned char>(byte));
+  report_error(line);
+  publish();
+}
+
 void Supervisor::on_control_readable() {
   char buf[256];
   ssize_t n;
   while ((n = ::read(control_read_.get(), buf, sizeof buf)) > 0) {
-    for (ssize_t i = 0; i < n; ++i) {
-      switch (buf[i]) {
-        case control::kUp:
-          dispatch(Event::want_up);
-          break;
-        case control::kDown:
-          dispatch(Event::want_down);
-          break;
-        case control::kOnce:
-          dispatch(Event::want_once);
-          break;
-        case control::kExit:
-          dispatch(Event::exit);
-          break;
-        case control::kRestart:
-          dispatch(Event::restart);
-          break;
-        case control::kTerm:
-          deliver_signal(SIGTERM);
-          break;
-        case control::kKill:
-          deliver_signal(SIGKILL);
-          break;
-        case control::kHup:
-          deliver_signal(SIGHUP);
-          break;
-        case control::kInt:
-          deliver_signal(SIGINT);
-          break;
-        case control::kQuit:
-          deliver_signal(SIGQUIT);
-          break;
-        case control::kAlarm:
-          deliver_signal(SIGALRM);
-          break;
-        case control::kUsr1:
-          deliver_signal(SIGUSR1);
-          break;
-        case control::kUsr2:
-          deliver_signal(SIGUSR2);
-          break;
-        case control::kStop:
-          deliver_signal(SIGSTOP);
-          break;
-        case control::kCont:
-          deliver_signal(SIGCONT);
-          break;
-        case '\n':
-          break;
-        default: {
-          char line[64];
-          std::snprintf(line, sizeof line, "control: unknown command byte 0x%02x ignored",
-                        static_cast<unsigned char>(buf[i]));
-          report_error(line);
-          publish();
-        }
-      }
-    }
+    for (ssize_t i = 0; i < n; ++i) on_control_byte(buf[i]);
   }
 }
 

@@ -111,6 +111,7 @@ class Supervisor {
   // Event sources.
   void on_sigchld();
   void on_control_readable();
+  void on_control_byte(char byte);
   void on_output_readable();
   void on_ready_readable();
   void on_health_output();
