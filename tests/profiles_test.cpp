@@ -80,10 +80,21 @@ std::string last_line_of(const std::string& log, const std::string& profile) {
   return found;
 }
 
-TEST(Profiles, AddRegistersAndStartsAndRemoveDeletesBoth) {
-  Sandbox sb;
+void start_svscan_listening(Sandbox& sb) {
   sb.start_svscan();
   eventually([&] { return sb.svctl({"scan"}).exit_code == 0; }, "svscan listening");
+}
+
+// svscan, and a profile "job" added with svctl and up.
+void start_with_job(Sandbox& sb) {
+  start_svscan_listening(sb);
+  ASSERT_EQ(sb.svctl({"add", "job", "sleep", "100000"}).exit_code, 0);
+  sb.wait("up", "job");
+}
+
+TEST(Profiles, AddRegistersAndStartsAndRemoveDeletesBoth) {
+  Sandbox sb;
+  start_svscan_listening(sb);
   auto added =
       sb.svctl({"add", "job", "--", "/bin/sh", "-c", "echo \"it's me\"; exec sleep 100000"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
@@ -105,10 +116,7 @@ TEST(Profiles, AddRegistersAndStartsAndRemoveDeletesBoth) {
 
 TEST(Profiles, UpAndDownPersistWant) {
   Sandbox sb;
-  sb.start_svscan();
-  eventually([&] { return sb.svctl({"scan"}).exit_code == 0; }, "svscan listening");
-  ASSERT_EQ(sb.svctl({"add", "job", "sleep", "100000"}).exit_code, 0);
-  sb.wait("up", "job");
+  start_with_job(sb);
   ASSERT_EQ(sb.svctl({"down", "job"}).exit_code, 0);
   sb.wait("down", "job");
   EXPECT_FALSE(want_of(sb, "job").state.want_up);
@@ -120,10 +128,7 @@ TEST(Profiles, UpAndDownPersistWant) {
 
 TEST(PlannedStop, MarkedKillIsAnOperatorStopAndBareKillIsNot) {
   Sandbox sb;
-  sb.start_svscan();
-  eventually([&] { return sb.svctl({"scan"}).exit_code == 0; }, "svscan listening");
-  ASSERT_EQ(sb.svctl({"add", "job", "sleep", "100000"}).exit_code, 0);
-  sb.wait("up", "job");
+  start_with_job(sb);
   // A bare kill: signal-initiated, restarted, want unchanged.
   const pid_t first = sb.status("job")->pid;
   ::kill(first, SIGTERM);
@@ -145,10 +150,7 @@ TEST(PlannedStop, MarkedKillIsAnOperatorStopAndBareKillIsNot) {
 
 TEST(PlannedStop, AMarkerForAnotherProcessDoesNotStopTheNextOne) {
   Sandbox sb;
-  sb.start_svscan();
-  eventually([&] { return sb.svctl({"scan"}).exit_code == 0; }, "svscan listening");
-  ASSERT_EQ(sb.svctl({"add", "job", "sleep", "100000"}).exit_code, 0);
-  sb.wait("up", "job");
+  start_with_job(sb);
   const pid_t pid = sb.status("job")->pid;
   sb.write(sb.service_dir("job") + "/supervise/planned-stop",
            "{\"pid\": " + std::to_string(pid) +
