@@ -133,14 +133,10 @@ int copy_services(const std::string& services_dir, const std::string& scandir) {
 }
 
 std::optional<pid_t> parent_of(pid_t pid) {
-  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return std::nullopt;
-  // The command name may hold spaces and parentheses: fields 3, 4 follow the last ')'.
-  const auto close = stat->rfind(')');
-  if (close == std::string::npos || close + 4 >= stat->size()) return std::nullopt;
-  const char* first = stat->data() + close + 4;
+  auto field = proc_stat_field(pid, 4);
+  if (!field) return std::nullopt;
   pid_t ppid = 0;
-  auto [ptr, ec] = std::from_chars(first, stat->data() + stat->size(), ppid);
+  auto [ptr, ec] = std::from_chars(field->data(), field->data() + field->size(), ppid);
   if (ec != std::errc()) return std::nullopt;
   return ppid;
 }

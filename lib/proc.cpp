@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -11,27 +12,32 @@
 
 namespace svkit {
 
-std::optional<uint64_t> process_start_time(pid_t pid) {
+std::optional<std::string> proc_stat_field(pid_t pid, int field) {
+  if (field < 3) return std::nullopt;
   auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
   // The command name (field 2) may hold spaces and parentheses: count from
-  // the last ')'.
+  // the last ')'. Tokens after it are fields 3, 4, ...
   auto close = text->rfind(')');
   if (close == std::string::npos) return std::nullopt;
   std::string_view rest(*text);
   rest.remove_prefix(close + 1);
-  // Tokens after ')' are fields 3, 4, ...: field 22 is token 19.
   size_t pos = 0;
-  for (int token = 0;; ++token) {
-    pos = rest.find_first_not_of(' ', pos);
+  for (int f = 3;; ++f) {
+    pos = rest.find_first_not_of(" \n", pos);
     if (pos == std::string_view::npos) return std::nullopt;
-    if (token == 19) break;
-    pos = rest.find(' ', pos);
-    if (pos == std::string_view::npos) return std::nullopt;
+    const size_t end = std::min(rest.find_first_of(" \n", pos), rest.size());
+    if (f == field) return std::string(rest.substr(pos, end - pos));
+    pos = end;
   }
+}
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+  auto field = proc_stat_field(pid, 22);
+  if (!field) return std::nullopt;
   uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(rest.data() + pos, rest.data() + rest.size(), value);
-  if (ec != std::errc()) return std::nullopt;
+  auto [ptr, ec] = std::from_chars(field->data(), field->data() + field->size(), value);
+  if (ec != std::errc() || ptr != field->data() + field->size()) return std::nullopt;
   return value;
 }
 

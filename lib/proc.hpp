@@ -13,6 +13,8 @@ namespace svkit {
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the
 // pid, it names one process instance; a reused pid has another start time.
 std::optional<uint64_t> process_start_time(pid_t pid);
+// Field `field` (3 or more, as in proc(5)) of /proc/PID/stat, as text.
+std::optional<std::string> proc_stat_field(pid_t pid, int field);
 
 // "TERM", "SIGTERM" or "15" → 15; nullopt when unknown.
 std::optional<int> parse_signal(std::string_view text);

@@ -14,6 +14,7 @@
 #include "../lib/clock.hpp"
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
+#include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
 
 namespace svkit::test {
@@ -221,10 +222,7 @@ pid_t Sandbox::wait_new_pid(const std::string& name, pid_t old_pid) const {
 }
 
 bool is_zombie(pid_t pid) {
-  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  auto close = stat->rfind(')');
-  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
+  return proc_stat_field(pid, 3) == "Z";
 }
 
 bool process_alive(pid_t pid) {

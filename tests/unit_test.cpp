@@ -84,6 +84,13 @@ TEST(Signals, NamesRoundTrip) {
   EXPECT_FALSE(parse_signal("SIG"));
 }
 
+TEST(Proc, StatFieldsCountFromTheCommandName) {
+  EXPECT_EQ(proc_stat_field(::getpid(), 3), "R");
+  EXPECT_EQ(proc_stat_field(::getpid(), 4), std::to_string(::getppid()));
+  EXPECT_FALSE(proc_stat_field(::getpid(), 2));
+  EXPECT_FALSE(proc_stat_field(::getpid(), 500));
+}
+
 TEST(Proc, StartTimeOfThisProcessIsStableAndOfNoProcessIsAbsent) {
   auto first = process_start_time(::getpid());
   ASSERT_TRUE(first);
