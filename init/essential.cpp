@@ -14,8 +14,12 @@ std::vector<EssentialService> find_essential_services(const std::string& scandir
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     const std::string dir = it->path().string();
     if (!is_safe_name(it->path().filename().string()) || !is_directory(dir)) continue;
-    auto text = read_file(dir + "/essential");
-    if (!text) continue;
+    if (!path_exists(dir + "/essential")) continue;
+    auto text = read_small_file(dir + "/essential", kConfigFileCap);
+    if (!text) {
+      spdlog::error("{}; the service is not watched as essential", text.error().line);
+      continue;
+    }
     const auto first = text->find_first_not_of(" \t\r\n");
     const auto last = text->find_last_not_of(" \t\r\n");
     const bool now = first != std::string::npos && text->substr(first, last - first + 1) == "now";
@@ -28,9 +32,9 @@ std::optional<int> essential_death(const Status& status, bool now) {
   const auto& exit = status.last_exit;
   // Not restarted: halted, failed, or down while still wanted up (or put down
   // by its restart policy). Down and not wanted is an operator's stop.
-  const bool for_good =
-      status.state == RunState::halted || status.state == RunState::failed ||
-      (status.state == RunState::down && exit && (status.want_up || status.want_by == "policy"));
+  const bool for_good = status.state == RunState::halted || status.state == RunState::failed ||
+                        (status.state == RunState::down && exit &&
+                         (status.want == Want::up || status.want_by == WantBy::policy));
   if (!(now ? exit.has_value() : for_good)) return std::nullopt;
   if (!exit) return 1;
   return exit->signal > 0 ? 128 + exit->signal : exit->code;

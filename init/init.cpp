@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "../lib/files.hpp"
 #include "../lib/log.hpp"
@@ -69,14 +70,14 @@ void Init::next_hook() {
       if (!survive_hook_failure(126, "is not executable", true)) return;
       continue;
     }
-    auto started = spawn(SpawnRequest{{current_hook_}, {}, {}, {{0, -1}}, true});
+    auto started = spawn({.argv = {current_hook_}, .fds = {{0, -1}}});
     if (started.pid > 0) {
       hook_pid_ = started.pid;
       return;
     }
     const int code = started.error == ENOENT ? 127 : 126;
-    if (!survive_hook_failure(code, std::string("cannot run: ") + std::strerror(started.error),
-                              true)) {
+    if (!survive_hook_failure(
+            code, "cannot run: " + describe_spawn_error(current_hook_, {}, started.error), true)) {
       return;
     }
   }
@@ -108,7 +109,7 @@ void Init::start_services() {
   stage_ = Stage::running;
   watch_essential_services();
   const std::string svscan = libexec_program("svscan");
-  auto started = spawn(SpawnRequest{{svscan, paths_.scandir}, {}, {}, {{0, -1}}, true});
+  auto started = spawn({.argv = {svscan, paths_.scandir}, .fds = {{0, -1}}});
   if (started.pid < 0) {
     spdlog::error("cannot start {}: {}", svscan, std::strerror(started.error));
     begin_stage3(111, "svscan cannot start");
@@ -121,16 +122,14 @@ void Init::start_services() {
 }
 
 void Init::start_cmd() {
-  SpawnRequest request{cmd_, {}, {}, {}, false};
-  request.foreground_group = true;
-  request.search_path = true;
-  auto started = spawn(request);
+  auto started =
+      spawn({.argv = cmd_, .new_session = false, .foreground_group = true, .search_path = true});
   if (started.pid < 0) {
     const bool missing = started.error == ENOENT;
     if (missing) {
       spdlog::error("CMD {}: not found", cmd_[0]);
     } else {
-      spdlog::error("CMD {}: cannot run: {}", cmd_[0], std::strerror(started.error));
+      spdlog::error("CMD {}", describe_spawn_error(cmd_[0], {}, started.error));
     }
     begin_stage3(missing ? 127 : 126, "CMD cannot run");
     return;
@@ -143,7 +142,7 @@ void Init::watch_essential_services() {
   for (auto& service : find_essential_services(paths_.scandir)) {
     auto on_death = [this](const std::string& dir, int code) {
       if (stage_ != Stage::running) return;
-      const std::string name = basename_of(dir);
+      const std::string name = std::filesystem::path(dir).filename().string();
       spdlog::error("essential service {} is down for good (exit code {}); stopping the container",
                     name, code);
       begin_stage3(code, "essential service " + name + " died");

@@ -20,6 +20,7 @@
 
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
+#include "../lib/instance.hpp"
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
 
@@ -46,34 +47,14 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
-std::string random_id() {
-  unsigned char bytes[16];
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) return {};
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned char b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 15];
-  }
-  return id;
-}
-
-std::string write_instance_id(const std::string& rundir, std::string& id) {
-  if (!make_dirs(rundir)) return "cannot create run dir " + rundir + ": " + errno_text();
-  id = random_id();
-  if (id.empty()) return "cannot make an instance id: getrandom: " + errno_text();
-  if (auto err = write_file_atomic(rundir + "/instance", id + "\n", false); !err.empty()) {
-    return "run dir " + rundir + " is not writable: " + err;
-  }
-  return {};
-}
-
 // A tmpfs when it is one already or svinit may mount one; else the folder as
 // it is (unprivileged). Either way emptied of an earlier boot's slots. Only a
 // PID 1 mounts: its mount namespace is the container's, and the mount goes
 // with it; a plain svinit on a host would leave a stray mount behind.
 std::string prepare_scandir(const std::string& scandir, std::string& kind) {
-  if (!make_dirs(scandir)) return "cannot create scandir " + scandir + ": " + errno_text();
+  if (auto failure = make_dirs(scandir)) {
+    return "scandir " + scandir + " is not usable: " + failure->line;
+  }
   if (!is_directory(scandir)) return "scandir " + scandir + " is not a directory";
   struct statfs info {};
   if (::statfs(scandir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC) {
@@ -103,8 +84,10 @@ bool copy_service(const fs::path& source, const std::string& scandir, const std:
   const fs::path staging = fs::path(scandir) / ("." + name);
   std::error_code ec, ignored;
   fs::remove_all(staging, ignored);
-  std::string error = copy_tree(source.string(), staging.string());
-  if (error.empty()) {
+  std::string error;
+  if (auto failure = copy_tree(source.string(), staging.string())) {
+    error = failure->line;
+  } else {
     fs::rename(staging, fs::path(scandir) / name, ec);
     if (!ec) return true;
     error = ec.message();
@@ -132,15 +115,6 @@ int copy_services(const std::string& services_dir, const std::string& scandir) {
   return copied;
 }
 
-std::optional<pid_t> parent_of(pid_t pid) {
-  auto field = proc_stat_field(pid, 4);
-  if (!field) return std::nullopt;
-  pid_t ppid = 0;
-  auto [ptr, ec] = std::from_chars(field->data(), field->data() + field->size(), ppid);
-  if (ec != std::errc()) return std::nullopt;
-  return ppid;
-}
-
 }  // namespace
 
 Settings Settings::from_environment() {
@@ -161,11 +135,12 @@ void export_paths(const Paths& paths) {
 }
 
 std::string run_stage1(const Paths& paths) {
-  std::string id, kind;
-  if (auto err = write_instance_id(paths.rundir, id); !err.empty()) return err;
+  auto id = write_fresh_instance_id(paths.rundir);
+  if (!id) return "run dir " + paths.rundir + " is not usable: " + id.error().line;
+  std::string kind;
   if (auto err = prepare_scandir(paths.scandir, kind); !err.empty()) return err;
   const int copied = copy_services(paths.services_dir, paths.scandir);
-  spdlog::info("stage 1: instance {}, scandir {} ({}), {} services copied from {}", id,
+  spdlog::info("stage 1: instance {}, scandir {} ({}), {} services copied from {}", *id,
                paths.scandir, kind, copied, paths.services_dir);
   return {};
 }

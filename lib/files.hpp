@@ -1,40 +1,48 @@
-// Small file-system helpers shared by the programs.
+// File-system helpers the programs share. Every file svkit reads is opened
+// without blocking, must be a regular file, and is read up to a cap: a FIFO,
+// a device, a folder or a huge file is one error line, never a hang.
 #pragma once
 
-#include <cstdint>
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "error.hpp"
+
 namespace svkit {
 
-std::optional<std::string> read_file(const std::string& path);
-// The same for a regular file (not a FIFO, not /proc), in one read when it fits.
-std::optional<std::string> read_regular_file(const std::string& path);
+// Caps for what svkit reads: a one-value config file, and a record (a JSON
+// state, status or marker file).
+constexpr size_t kConfigFileCap = 4096;
+constexpr size_t kRecordFileCap = 64 * 1024;
 
-// Replaces `path` atomically: write a temp file in the same folder, rename it
-// over. With `durable`, fsync the file before and the folder after the rename
-// (persistent state); runtime files on tmpfs skip that.
-// Returns an empty string on success, else a one-line error.
-std::string write_file_atomic(const std::string& path, std::string_view data, bool durable);
+// The whole file, when it is a regular file of at most `cap` bytes. A missing
+// file is an Error with errnum ENOENT.
+Result<std::string> read_small_file(const std::string& path, size_t cap);
 
-bool path_exists(const std::string& path);
+enum class Durability { runtime, durable };
+
+// Replaces `path` atomically: a temp file in the same folder, renamed over it.
+// Durable: fsync of the file before and of the folder after the rename
+// (persistent state); runtime files on tmpfs skip both.
+Failure write_file_atomic(const std::string& path, std::string_view data, Durability durability,
+                          unsigned mode = 0644);
+
+bool path_exists(const std::string& path);  // the entry itself (a dangling link exists)
 bool is_directory(const std::string& path);
 bool is_executable_file(const std::string& path);
 
-// mkdir -p with `mode` for the created folders; true when the folder exists after.
-bool make_dirs(const std::string& path, unsigned mode = 0755);
+// mkdir -p. `mode` is for the folders it creates (umask applies).
+Failure make_dirs(const std::string& path, unsigned mode = 0755);
 
-// Copies the folder `from` to `to`, which must not exist: folders and regular
-// files with their modes, symlinks as links (never followed); other kinds are
-// skipped. Returns an error line or empty.
-std::string copy_tree(const std::string& from, const std::string& to);
+// Copies the folder `from` to `to` (which must not exist): folders and files
+// with their modes, links as links.
+Failure copy_tree(const std::string& from, const std::string& to);
 
-std::string dirname_of(const std::string& path);
-std::string basename_of(const std::string& path);
-
-// A name that is safe as one path component: not empty, no '/', not '.' or
-// '..', no leading dot, no control characters, at most 255 bytes.
+// A name that is safe as one path component and in every file format: valid
+// UTF-8, not empty, no '/', not '.' or '..', no leading dot, no control
+// characters, at most 255 bytes.
 bool is_safe_name(std::string_view name);
+bool is_valid_utf8(std::string_view text);
 
 }  // namespace svkit

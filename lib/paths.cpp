@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "files.hpp"
 
@@ -29,10 +30,8 @@ Paths Paths::from_environment() {
 }
 
 static std::string own_directory() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  return dirname_of(std::string(buf, static_cast<size_t>(n)));
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
 }
 
 std::string libexec_program(const std::string& program) {

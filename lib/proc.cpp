@@ -1,20 +1,30 @@
 #include "proc.hpp"
 
 #include <signal.h>
+#include <string.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
-#include <cstdlib>
-#include <utility>
 
 #include "files.hpp"
 
 namespace svkit {
 
+namespace {
+
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
 std::optional<std::string> proc_stat_field(pid_t pid, int field) {
   if (field < 3) return std::nullopt;
-  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/stat", kConfigFileCap);
   if (!text) return std::nullopt;
   // The command name (field 2) may hold spaces and parentheses: count from
   // the last ')'. Tokens after it are fields 3, 4, ...
@@ -34,41 +44,36 @@ std::optional<std::string> proc_stat_field(pid_t pid, int field) {
 
 std::optional<uint64_t> process_start_time(pid_t pid) {
   auto field = proc_stat_field(pid, 22);
-  if (!field) return std::nullopt;
-  uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(field->data(), field->data() + field->size(), value);
-  if (ec != std::errc() || ptr != field->data() + field->size()) return std::nullopt;
-  return value;
+  return field ? parse_number<uint64_t>(*field) : std::nullopt;
 }
 
-namespace {
-constexpr std::array<std::pair<std::string_view, int>, 20> kSignals{{
-    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},   {"ABRT", SIGABRT},
-    {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"SEGV", SIGSEGV},   {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
-    {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
-    {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"WINCH", SIGWINCH}, {"BUS", SIGBUS},   {"PWR", SIGPWR},
-}};
-}  // namespace
+std::optional<pid_t> parent_of(pid_t pid) {
+  auto field = proc_stat_field(pid, 4);
+  return field ? parse_number<pid_t>(*field) : std::nullopt;
+}
 
 std::optional<int> parse_signal(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  int number = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (ec == std::errc() && ptr == text.data() + text.size()) {
-    if (number > 0 && number < NSIG) return number;
+  if (auto number = parse_number<int>(text)) {
+    if (*number > 0 && *number < NSIG) return number;
     return std::nullopt;
   }
-  if (text.substr(0, 3) == "SIG") text.remove_prefix(3);
-  for (auto [name, sig] : kSignals) {
-    if (name == text) return sig;
+  if (text.starts_with("SIG")) text.remove_prefix(3);
+  if (text.starts_with("RTMIN+")) {
+    auto offset = parse_number<int>(text.substr(6));
+    if (offset && *offset >= 0 && SIGRTMIN + *offset <= SIGRTMAX) return SIGRTMIN + *offset;
+    return std::nullopt;
+  }
+  if (text == "RTMIN") return SIGRTMIN;
+  if (text.empty()) return std::nullopt;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (const char* name = ::sigabbrev_np(sig); name && text == name) return sig;
   }
   return std::nullopt;
 }
 
 std::string signal_name(int sig) {
-  for (auto [name, number] : kSignals) {
-    if (number == sig) return "SIG" + std::string(name);
-  }
+  if (const char* name = ::sigabbrev_np(sig)) return std::string("SIG") + name;
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
   return "signal " + std::to_string(sig);
 }
 

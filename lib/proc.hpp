@@ -15,9 +15,11 @@ namespace svkit {
 std::optional<uint64_t> process_start_time(pid_t pid);
 // Field `field` (3 or more, as in proc(5)) of /proc/PID/stat, as text.
 std::optional<std::string> proc_stat_field(pid_t pid, int field);
+std::optional<pid_t> parent_of(pid_t pid);
 
-// "TERM", "SIGTERM" or "15" → 15; nullopt when unknown.
+// "TERM", "SIGTERM", "RTMIN+2" or "15" → the number; nullopt when unknown.
 std::optional<int> parse_signal(std::string_view text);
+// "SIGTERM", "SIGRTMIN+2": the C library's names, so every signal has one.
 std::string signal_name(int sig);
 
 }  // namespace svkit

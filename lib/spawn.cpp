@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
+#include "files.hpp"
 
 extern char** environ;
 
@@ -110,6 +112,22 @@ SpawnResult spawn(const SpawnRequest& request) {
           : ::posix_spawn(&pid, argv[0], &plan.actions, &plan.attr, argv.data(), envp.data());
   if (error != 0) return {-1, error};
   return {pid, 0};
+}
+
+std::string describe_spawn_error(const std::string& program, const std::string& cwd, int error) {
+  std::string name = program;
+  if (name.starts_with("./")) name.erase(0, 2);
+  const std::string path = program.starts_with('/') || cwd.empty() ? program : cwd + "/" + program;
+  if (error == ENOENT && path_exists(path)) {
+    // The file is there: what exec did not find is the #! interpreter.
+    if (auto text = read_small_file(path, 1 << 20); text && text->starts_with("#!")) {
+      std::string interpreter = text->substr(2, text->find('\n') - 2);
+      interpreter.erase(0, interpreter.find_first_not_of(" \t"));
+      interpreter.erase(std::min(interpreter.find_first_of(" \t\r"), interpreter.size()));
+      return name + ": #!" + interpreter + ": interpreter not found";
+    }
+  }
+  return name + ": " + std::strerror(error);
 }
 
 }  // namespace svkit

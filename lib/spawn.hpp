@@ -13,12 +13,12 @@
 namespace svkit {
 
 struct SpawnRequest {
-  std::vector<std::string> argv;
-  std::vector<std::string> extra_env;  // "NAME=value", added to (or replacing in) environ
-  std::string cwd;                     // empty: inherit
+  std::vector<std::string> argv{};
+  std::vector<std::string> extra_env{};  // "NAME=value", added to (or replacing in) environ
+  std::string cwd{};                     // empty: inherit
   // Child fd `first` becomes a copy of parent fd `second`; -1 means /dev/null.
   // Parent fds 0-2 not named here are inherited; every other fd is close-on-exec.
-  std::vector<std::pair<int, int>> fds;
+  std::vector<std::pair<int, int>> fds{};
   bool new_session = true;  // setsid(): own session and process group
   // Instead of a new session: an own process group in this session, given the
   // terminal when stdin is one (a container's CMD in the foreground).
@@ -32,5 +32,10 @@ struct SpawnResult {
 };
 
 SpawnResult spawn(const SpawnRequest& request);
+
+// Why `program` (a path, relative to `cwd` unless absolute) could not start,
+// in one line: "run: Permission denied", or for a script whose #! names a
+// missing program, "run: #!/command/with-contenv: interpreter not found".
+std::string describe_spawn_error(const std::string& program, const std::string& cwd, int error);
 
 }  // namespace svkit

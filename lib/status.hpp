@@ -1,18 +1,42 @@
 // supervise/status.json: what supervise knows of its service, replaced
-// atomically on every change; read by svctl (stat, wait) and svinit.
+// atomically on every change; read by svctl (stat, wait) and svinit. The
+// struct is the format: its field list below is the only spelling of the keys.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "error.hpp"
+#include "json.hpp"
 
 namespace svkit {
 
 enum class RunState { down, up, finish, backoff, halted, failed };
+NLOHMANN_JSON_SERIALIZE_ENUM(RunState, {{RunState::down, "down"},
+                                        {RunState::up, "up"},
+                                        {RunState::finish, "finish"},
+                                        {RunState::backoff, "backoff"},
+                                        {RunState::halted, "halted"},
+                                        {RunState::failed, "failed"}})
+
+enum class Want { down, up };
+NLOHMANN_JSON_SERIALIZE_ENUM(Want, {{Want::down, "down"}, {Want::up, "up"}})
+
+// Who set `want` last: supervise at its start (from the `down` file), an
+// operator's command (or planned-stop marker), or the restart policy giving up.
+enum class WantBy { boot, operator_action, policy };
+NLOHMANN_JSON_SERIALIZE_ENUM(WantBy, {{WantBy::boot, "boot"},
+                                      {WantBy::operator_action, "operator"},
+                                      {WantBy::policy, "policy"}})
+
+enum class Health { none, unknown, healthy, unhealthy };
+NLOHMANN_JSON_SERIALIZE_ENUM(Health, {{Health::none, ""},
+                                      {Health::unknown, "unknown"},
+                                      {Health::healthy, "healthy"},
+                                      {Health::unhealthy, "unhealthy"}})
 
 struct ExitInfo {
   int code = -1;   // exit code, or -1 when killed
@@ -20,38 +44,35 @@ struct ExitInfo {
   int64_t at_ms = 0;
   bool operator==(const ExitInfo&) const = default;
 };
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExitInfo, code, signal, at_ms)
 
 struct Status {
-  std::string name;
+  std::string name{};
   RunState state = RunState::down;
   pid_t pid = 0;
   uint64_t pid_start_time = 0;
-  int64_t since_ms = 0;        // when `state` began
-  int64_t ready_since_ms = 0;  // 0: not ready (or no readiness protocol)
-  bool want_up = false;
-  bool normally_up = true;
-  bool once = false;
-  std::string want_by;  // who set `want`: "operator", "boot", "policy", ...
-  std::optional<ExitInfo> last_exit;
-  uint32_t restarts = 0;
+  int64_t since_ms = 0;        // when `state` began (wall clock, for people)
+  int64_t ready_since_ms = 0;  // 0: not ready
+  Want want = Want::down;
+  Want normally = Want::up;  // the `down` file says down
+  WantBy want_by = WantBy::boot;
+  std::optional<ExitInfo> last_exit{};
+  uint32_t restarts = 0;      // restarts supervise made on its own (not an operator's)
   int64_t next_start_ms = 0;  // when in backoff
   int64_t delay_ms = 0;       // the current restart delay
-  std::string reason;         // why it is down/halted/failed, for people
-  std::string health;         // "" (no check), "unknown", "healthy", "unhealthy"
-  std::string evidence;       // the newest evidence file
-  std::vector<std::string> errors;
+  std::string reason{};       // why it is down, halted or failed, for people
+  Health health = Health::none;
+  std::string evidence{};  // the newest evidence file
+  std::vector<std::string> errors{};
   bool operator==(const Status&) const = default;
 };
-
-const char* to_string(RunState state);
-
-void to_json(nlohmann::json& j, const ExitInfo& e);
-void from_json(const nlohmann::json& j, ExitInfo& e);
-void to_json(nlohmann::json& j, const Status& s);
-void from_json(const nlohmann::json& j, Status& s);
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, name, state, pid, pid_start_time, since_ms,
+                                                ready_since_ms, want, normally, want_by, last_exit,
+                                                restarts, next_start_ms, delay_ms, reason, health,
+                                                evidence, errors)
 
 std::string status_path(const std::string& service_dir);
-// Parsed status, or nullopt with `error` set (missing file, bad JSON).
-std::optional<Status> read_status(const std::string& service_dir, std::string* error = nullptr);
+Result<Status> read_status(const std::string& service_dir);
+Result<Status> parse_status(const std::string& text, const std::string& path);
 
 }  // namespace svkit

@@ -10,9 +10,9 @@
 
 #include "../lib/clock.hpp"
 #include "../lib/files.hpp"
+#include "../lib/instance.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
-#include "../state/runtime_record.hpp"
 #include "../state/slot.hpp"
 #include "reconciler.hpp"
 
@@ -32,28 +32,29 @@ int main(int argc, char** argv) {
   }
   svkit::init_logging("reconcile");
 
-  std::string error;
-  ctx.instance = svkit::state::ensure_instance_id(paths.rundir, &error);
-  if (ctx.instance.empty()) spdlog::error("no instance id: {}", error);
-  if (!svkit::make_dirs(ctx.scandir)) {
-    spdlog::error("cannot create scandir {}", ctx.scandir);
+  if (auto instance = svkit::ensure_instance_id(paths.rundir)) {
+    ctx.instance = *instance;
+  } else {
+    spdlog::error("no instance id: {}", instance.error().line);
+  }
+  if (auto failure = svkit::make_dirs(ctx.scandir)) {
+    spdlog::error("{}", failure->line);
     return 111;
   }
-  error.clear();
-  auto outcomes = svkit::reconcile::reconcile_all(ctx, &error);
-  if (!error.empty()) {
-    spdlog::error("{}", error);
+  auto outcomes = svkit::reconcile::reconcile_all(ctx);
+  if (!outcomes) {
+    spdlog::error("{}", outcomes.error().line);
     return 111;
   }
   const std::string ts = svkit::rfc3339(svkit::now_ms());
   std::string lines;
-  for (const auto& outcome : outcomes) lines += svkit::reconcile::logfmt_line(ts, outcome) + "\n";
+  for (const auto& outcome : *outcomes) lines += svkit::reconcile::logfmt_line(ts, outcome) + "\n";
   std::fwrite(lines.data(), 1, lines.size(), stdout);
   std::fflush(stdout);
   svkit::state::request_rescan(paths.rundir);
   if (lines.empty()) return 0;
-  if (auto err = svkit::reconcile::append_boot_log(ctx.state_dir, lines); !err.empty()) {
-    spdlog::error("{}", err);
+  if (auto failure = svkit::reconcile::append_boot_log(ctx.state_dir, lines)) {
+    spdlog::error("{}", failure->line);
     return 111;
   }
   return 0;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "../lib/fd.hpp"
@@ -53,8 +54,11 @@ bool pattern_is_confined(const std::string& pattern) {
 // Deletes the files of service/runtime-files (globs, relative to the profile
 // folder, never leaving it). Returns how many were removed.
 int sweep_runtime_files(const std::string& profile, const std::string& name) {
-  auto list = read_file(profile + "/service/runtime-files");
-  if (!list) return 0;
+  auto list = read_small_file(profile + "/service/runtime-files", kRecordFileCap);
+  if (!list) {
+    if (list.error().errnum != ENOENT) spdlog::warn("profile {}: {}", name, list.error().line);
+    return 0;
+  }
   const std::string root = real_path(profile);
   int swept = 0;
   std::stringstream lines(*list);
@@ -75,7 +79,8 @@ int sweep_runtime_files(const std::string& profile, const std::string& name) {
         struct stat st;
         if (::lstat(match.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
         // The folder holding the match must resolve inside the profile.
-        if (!is_inside(real_path(dirname_of(match)) + "/x", root)) continue;
+        if (!is_inside(real_path(std::filesystem::path(match).parent_path()) + "/x", root))
+          continue;
         if (::unlink(match.c_str()) == 0) ++swept;
       }
     }
@@ -99,7 +104,7 @@ int sweep(const std::string& profile, const std::string& name, const std::string
 std::string prior_exit_of(const state::ReadResult& read, const std::string& instance) {
   if (read.outcome != state::ReadOutcome::ok || !read.state.last) return "unknown";
   const auto& last = *read.state.last;
-  if (last.event == "exited") return "clean";
+  if (last.event == state::Observation::Event::exited) return "clean";
   // Started in this very instance: still running, not a prior exit.
   return last.instance == instance ? "unknown" : "unclean";
 }
@@ -154,21 +159,21 @@ Outcome reconcile_profile(const Context& ctx, const std::string& name) {
     return out;
   }
   const bool want_up = read.outcome == state::ReadOutcome::ok && read.state.want_up;
-  if (auto err = state::build_slot(ctx.scandir, service, name, want_up); !err.empty()) {
-    out.error = err;
+  if (auto failure = state::build_slot(ctx.scandir, service, name, want_up)) {
+    out.error = failure->line;
     return out;
   }
   out.action = want_up ? "started" : "registered";
   return out;
 }
 
-std::vector<Outcome> reconcile_all(const Context& ctx, std::string* error) {
+Result<std::vector<Outcome>> reconcile_all(const Context& ctx) {
   std::vector<std::string> names;
   const std::string folder = state::profiles_dir(ctx.state_dir);
   DIR* dir = ::opendir(folder.c_str());
   if (!dir) {
-    if (errno != ENOENT && error) *error = "cannot read " + folder + ": " + std::strerror(errno);
-    return {};
+    if (errno != ENOENT) return errno_error("cannot read " + folder);
+    return std::vector<Outcome>{};
   }
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] != '.') names.emplace_back(e->d_name);
@@ -191,25 +196,25 @@ std::string logfmt_line(const std::string& timestamp, const Outcome& o) {
   return line;
 }
 
-std::string append_boot_log(const std::string& state_dir, const std::string& lines) {
+Failure append_boot_log(const std::string& state_dir, const std::string& lines) {
   const std::string folder = state_dir + "/logs";
   const std::string path = folder + "/boot.log";
-  if (!make_dirs(folder)) return "cannot create " + folder + ": " + std::strerror(errno);
+  if (auto failure = make_dirs(folder)) return failure;
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && st.st_size > kBootLogLimit) {
     ::rename(path.c_str(), (path + ".1").c_str());
   }
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return "cannot open " + path + ": " + std::strerror(errno);
+  if (!fd) return errno_error("cannot open " + path);
   std::string_view rest(lines);
   while (!rest.empty()) {
     ssize_t n = ::write(fd.get(), rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return "cannot write " + path + ": " + std::strerror(errno);
+    if (n < 0) return errno_error("cannot write " + path);
     rest.remove_prefix(size_t(n));
   }
-  if (::fsync(fd.get()) != 0) return "cannot fsync " + path + ": " + std::strerror(errno);
-  return {};
+  if (::fsync(fd.get()) != 0) return errno_error("cannot fsync " + path);
+  return std::nullopt;
 }
 
 }  // namespace svkit::reconcile

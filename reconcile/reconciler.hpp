@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "../lib/error.hpp"
+
 namespace svkit::reconcile {
 
 struct Context {
@@ -24,11 +26,11 @@ struct Outcome {
 };
 
 Outcome reconcile_profile(const Context& ctx, const std::string& name);
-// Every profile, in name order.
-std::vector<Outcome> reconcile_all(const Context& ctx, std::string* error);
+// Every profile, in name order; an Error when the profiles folder cannot be read.
+Result<std::vector<Outcome>> reconcile_all(const Context& ctx);
 
 std::string logfmt_line(const std::string& timestamp, const Outcome& outcome);
 // Appends to STATE/logs/boot.log, keeping one old file past 256 KiB.
-std::string append_boot_log(const std::string& state_dir, const std::string& lines);
+Failure append_boot_log(const std::string& state_dir, const std::string& lines);
 
 }  // namespace svkit::reconcile

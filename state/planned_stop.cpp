@@ -1,18 +1,10 @@
 #include "planned_stop.hpp"
 
+#include <cerrno>
+
 #include "../lib/files.hpp"
 
 namespace svkit::state {
-
-void to_json(nlohmann::json& j, const PlannedStop& m) {
-  j = {{"pid", m.pid}, {"start_time", m.start_time}, {"written_at_ms", m.written_at_ms}};
-}
-
-void from_json(const nlohmann::json& j, PlannedStop& m) {
-  j.at("pid").get_to(m.pid);
-  j.at("start_time").get_to(m.start_time);
-  j.at("written_at_ms").get_to(m.written_at_ms);
-}
 
 const char* to_string(MarkerVerdict verdict) {
   switch (verdict) {
@@ -30,9 +22,11 @@ const char* to_string(MarkerVerdict verdict) {
   return "?";
 }
 
-MarkerVerdict judge_marker(const std::optional<std::string>& marker_text, pid_t pid,
-                           uint64_t start_time, int64_t now_ms) {
-  if (!marker_text) return MarkerVerdict::absent;
+MarkerVerdict judge_marker(const Result<std::string>& marker_text, pid_t pid, uint64_t start_time,
+                           int64_t now_ms) {
+  if (!marker_text) {
+    return marker_text.error().errnum == ENOENT ? MarkerVerdict::absent : MarkerVerdict::malformed;
+  }
   auto json = nlohmann::json::parse(*marker_text, nullptr, false);
   PlannedStop marker;
   try {
@@ -53,9 +47,12 @@ std::string marker_path(const std::string& service_dir) {
   return service_dir + "/supervise/planned-stop";
 }
 
-std::string write_marker(const std::string& service_dir, const PlannedStop& marker) {
-  nlohmann::json j = marker;
-  return write_file_atomic(marker_path(service_dir), j.dump() + "\n", false);
+Result<std::string> read_marker(const std::string& service_dir) {
+  return read_small_file(marker_path(service_dir), kConfigFileCap);
+}
+
+Failure write_marker(const std::string& service_dir, const PlannedStop& marker) {
+  return write_file_atomic(marker_path(service_dir), json_line(marker), Durability::runtime);
 }
 
 }  // namespace svkit::state

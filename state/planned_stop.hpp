@@ -6,9 +6,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
+
+#include "../lib/error.hpp"
+#include "../lib/json.hpp"
 
 namespace svkit::state {
 
@@ -17,9 +18,7 @@ struct PlannedStop {
   uint64_t start_time = 0;  // field 22 of /proc/PID/stat
   int64_t written_at_ms = 0;
 };
-
-void to_json(nlohmann::json& j, const PlannedStop& m);
-void from_json(const nlohmann::json& j, PlannedStop& m);
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlannedStop, pid, start_time, written_at_ms)
 
 // A marker older than this is stale.
 constexpr int64_t kMarkerLifetimeMs = 60'000;
@@ -27,11 +26,13 @@ constexpr int64_t kMarkerLifetimeMs = 60'000;
 enum class MarkerVerdict { operator_stop, absent, expired, malformed, other_process };
 const char* to_string(MarkerVerdict verdict);
 
-// Is the exit of (pid, start_time) an operator's planned stop?
-MarkerVerdict judge_marker(const std::optional<std::string>& marker_text, pid_t pid,
-                           uint64_t start_time, int64_t now_ms);
+// Is the exit of (pid, start_time) an operator's planned stop? `marker` is
+// the file as read_marker gave it (a missing file is `absent`).
+MarkerVerdict judge_marker(const Result<std::string>& marker, pid_t pid, uint64_t start_time,
+                           int64_t now_ms);
 
 std::string marker_path(const std::string& service_dir);
-std::string write_marker(const std::string& service_dir, const PlannedStop& marker);
+Result<std::string> read_marker(const std::string& service_dir);
+Failure write_marker(const std::string& service_dir, const PlannedStop& marker);
 
 }  // namespace svkit::state

@@ -3,11 +3,24 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <cerrno>
+
 #include "../lib/clock.hpp"
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
 
 namespace svkit::state {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(Observation::Event, {{Observation::Event::started, "started"},
+                                                  {Observation::Event::exited, "exited"}})
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& what, const nlohmann::json& j) {
+  throw nlohmann::json::other_error::create(501, what, &j);
+}
+
+}  // namespace
 
 void to_json(nlohmann::json& j, const Observation& o) {
   j = {{"event", o.event}, {"at", rfc3339(o.at_ms)}, {"at_ms", o.at_ms},      {"pid", o.pid},
@@ -15,10 +28,9 @@ void to_json(nlohmann::json& j, const Observation& o) {
 }
 
 void from_json(const nlohmann::json& j, Observation& o) {
-  j.at("event").get_to(o.event);
-  if (o.event != "started" && o.event != "exited") {
-    throw nlohmann::json::other_error::create(501, "last.event must be started or exited", &j);
-  }
+  const auto event = j.at("event").get<std::string>();
+  if (event != "started" && event != "exited") invalid("last.event must be started or exited", j);
+  o.event = event == "started" ? Observation::Event::started : Observation::Event::exited;
   j.at("at_ms").get_to(o.at_ms);
   j.at("pid").get_to(o.pid);
   j.at("code").get_to(o.code);
@@ -36,30 +48,23 @@ void to_json(nlohmann::json& j, const ProfileState& s) {
 
 void from_json(const nlohmann::json& j, ProfileState& s) {
   j.at("schema").get_to(s.schema);
-  if (s.schema != 1) {
-    throw nlohmann::json::other_error::create(501, "unknown schema " + std::to_string(s.schema),
-                                              &j);
-  }
+  if (s.schema != 1) invalid("unknown schema " + std::to_string(s.schema), j);
   const auto want = j.at("want").get<std::string>();
-  if (want != "up" && want != "down") {
-    throw nlohmann::json::other_error::create(501, "want must be \"up\" or \"down\"", &j);
-  }
+  if (want != "up" && want != "down") invalid("want must be \"up\" or \"down\"", j);
   s.want_up = want == "up";
   j.at("updated_at").get_to(s.updated_at);
   j.at("by").get_to(s.by);
-  if (j.contains("last") && !j.at("last").is_null()) {
-    s.last = j.at("last").get<Observation>();
-  } else {
-    s.last.reset();
-  }
+  s.last = j.contains("last") ? j.at("last").get<std::optional<Observation>>() : std::nullopt;
 }
 
 namespace {
+
 ProfileState conservative_default() {
   ProfileState s;
   s.want_up = false;
   return s;
 }
+
 }  // namespace
 
 ReadResult parse_profile_state(const std::string& text) {
@@ -77,29 +82,25 @@ ReadResult parse_profile_state(const std::string& text) {
     result.state = json.get<ProfileState>();
     result.outcome = ReadOutcome::ok;
   } catch (const nlohmann::json::exception& e) {
-    std::string what = e.what();
-    // "[json.exception.type_error.302] type must be ..." → keep the message part.
-    if (auto bracket = what.find("] "); bracket != std::string::npos) what.erase(0, bracket + 2);
-    result.error = "state file is invalid: " + what;
+    result.error = "state file is invalid: " + json_problem(e);
   }
   return result;
 }
 
 ReadResult read_profile_state(const std::string& path) {
-  auto text = read_regular_file(path);
+  auto text = read_small_file(path, kRecordFileCap);
   if (!text) {
-    const bool missing = !path_exists(path);
+    const bool missing = text.error().errnum == ENOENT;
     return {missing ? ReadOutcome::missing : ReadOutcome::corrupt, conservative_default(),
-            std::string(missing ? "no state file " : "cannot read ") + path};
+            missing ? "no state file " + path : text.error().line};
   }
   auto result = parse_profile_state(*text);
   if (result.outcome != ReadOutcome::ok) result.error += " (" + path + ")";
   return result;
 }
 
-std::string write_profile_state(const std::string& path, const ProfileState& state) {
-  nlohmann::json j = state;
-  return write_file_atomic(path, j.dump() + "\n", true);
+Failure write_profile_state(const std::string& path, const ProfileState& state) {
+  return write_file_atomic(path, json_line(state), Durability::durable);
 }
 
 std::string profiles_dir(const std::string& state_dir) {
@@ -123,21 +124,29 @@ namespace {
 // An exclusive lock on the profile's state.lock for one read-modify-write.
 class ProfileLock {
  public:
-  ProfileLock(const std::string& state_dir, const std::string& name)
-      : fd_(::open((profile_dir(state_dir, name) + "/state.lock").c_str(),
-                   O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_) ::flock(fd_.get(), LOCK_EX);
+  static Result<ProfileLock> take(const std::string& state_dir, const std::string& name) {
+    const std::string path = profile_dir(state_dir, name) + "/state.lock";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return errno_error("cannot open " + path);
+    int rc;
+    do {
+      rc = ::flock(fd.get(), LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return errno_error("cannot lock " + path);
+    return ProfileLock(std::move(fd));
   }
 
  private:
+  explicit ProfileLock(UniqueFd fd) : fd_(std::move(fd)) {}
   UniqueFd fd_;
 };
 
 }  // namespace
 
-std::string set_want(const std::string& state_dir, const std::string& name, bool want_up,
-                     const std::string& by) {
-  ProfileLock lock(state_dir, name);
+Failure set_want(const std::string& state_dir, const std::string& name, bool want_up,
+                 const std::string& by) {
+  auto lock = ProfileLock::take(state_dir, name);
+  if (!lock) return lock.error();
   const std::string path = state_file(state_dir, name);
   auto current = read_profile_state(path);
   ProfileState next = current.outcome == ReadOutcome::ok ? current.state : ProfileState{};
@@ -147,12 +156,13 @@ std::string set_want(const std::string& state_dir, const std::string& name, bool
   return write_profile_state(path, next);
 }
 
-std::string record_observation(const std::string& state_dir, const std::string& name,
-                               const Observation& observation) {
-  ProfileLock lock(state_dir, name);
+Failure record_observation(const std::string& state_dir, const std::string& name,
+                           const Observation& observation) {
+  auto lock = ProfileLock::take(state_dir, name);
+  if (!lock) return lock.error();
   const std::string path = state_file(state_dir, name);
   auto current = read_profile_state(path);
-  if (current.outcome != ReadOutcome::ok) return {};
+  if (current.outcome != ReadOutcome::ok) return std::nullopt;
   current.state.last = observation;
   return write_profile_state(path, current.state);
 }

@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "../lib/fd.hpp"
@@ -15,33 +13,36 @@ namespace svkit::state {
 
 namespace fs = std::filesystem;
 
-std::string build_slot(const std::string& scandir, const std::string& service_source,
-                       const std::string& name, bool want_up) {
-  const std::string slot = scandir + "/" + name;
-  if (path_exists(slot)) return {};
-  if (!is_directory(scandir)) return "scandir " + scandir + " does not exist";
-  const std::string staging = scandir + "/." + name + ".new";
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  if (auto err = copy_tree(service_source, staging); !err.empty()) {
-    fs::remove_all(staging, ec);
-    return "cannot copy " + service_source + " to the scandir: " + err;
-  }
+namespace {
+
+Failure stage_slot(const std::string& source, const std::string& staging, bool want_up) {
+  if (auto failure = copy_tree(source, staging)) return failure;
   // The staging folder is private until the rename: no temp file needed here.
   const std::string down = staging + "/down";
   if (want_up) {
     ::unlink(down.c_str());
   } else if (UniqueFd file(::open(down.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)); !file) {
-    std::string err = "cannot create " + down + ": " + std::strerror(errno);
-    fs::remove_all(staging, ec);
-    return err;
+    return errno_error("cannot create " + down);
   }
-  if (::rename(staging.c_str(), slot.c_str()) != 0) {
-    std::string err = "cannot rename " + staging + " to " + slot + ": " + std::strerror(errno);
-    fs::remove_all(staging, ec);
-    return err;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Failure build_slot(const std::string& scandir, const std::string& service_source,
+                   const std::string& name, bool want_up) {
+  const std::string slot = scandir + "/" + name;
+  if (path_exists(slot)) return std::nullopt;
+  if (!is_directory(scandir)) return Error{"scandir " + scandir + " does not exist"};
+  const std::string staging = scandir + "/." + name + ".new";
+  std::error_code ignored;
+  fs::remove_all(staging, ignored);
+  Failure failure = stage_slot(service_source, staging, want_up);
+  if (!failure && ::rename(staging.c_str(), slot.c_str()) != 0) {
+    failure = errno_error("cannot rename " + staging + " to " + slot);
   }
-  return {};
+  if (failure) fs::remove_all(staging, ignored);
+  return failure;
 }
 
 void request_rescan(const std::string& rundir) {

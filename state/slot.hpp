@@ -5,12 +5,14 @@
 
 #include <string>
 
+#include "../lib/error.hpp"
+
 namespace svkit::state {
 
 // Creates the slot (with a `down` file unless want_up) when it does not
-// exist; an existing slot is left as it is. Returns an error line or empty.
-std::string build_slot(const std::string& scandir, const std::string& service_source,
-                       const std::string& name, bool want_up);
+// exist; an existing slot is left as it is.
+Failure build_slot(const std::string& scandir, const std::string& service_source,
+                   const std::string& name, bool want_up);
 
 // Asks a running svscan to rescan (no-op when none listens).
 void request_rescan(const std::string& rundir);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
@@ -104,62 +105,100 @@ std::optional<bool> parse_health_action(std::string_view text, std::vector<std::
 }
 
 namespace {
+
 constexpr uint64_t kDay = 24ull * 3600 * 1000;
 
-// Reads dir/file when present and hands its text to `apply`.
-template <class Apply>
-void with_file(const std::string& dir, const char* file, Apply apply) {
-  if (auto text = read_file(dir + "/" + file)) apply(*text);
+// The names in the service folder: one readdir says which of the optional
+// files exist, so absent ones cost no open each.
+std::set<std::string, std::less<>> names_in(const std::string& dir) {
+  std::set<std::string, std::less<>> names;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    names.insert(it->path().filename().string());
+  }
+  return names;
 }
+
+class ServiceFiles {
+ public:
+  ServiceFiles(const std::string& dir, std::vector<std::string>& errors)
+      : dir_(dir), names_(names_in(dir)), errors_(errors) {}
+
+  bool has(std::string_view file) const { return names_.contains(file); }
+
+  // Hands the text of `file`, when present and readable, to `apply`.
+  template <class Apply>
+  void with(const char* file, Apply apply) {
+    if (!has(file)) return;
+    const std::string path = dir_ + "/" + file;
+    auto text = read_small_file(path, kConfigFileCap);
+    if (text) {
+      apply(*text);
+      return;
+    }
+    std::string why = text.error().line;
+    if (why.starts_with(path + ": ")) why.erase(0, path.size() + 2);
+    errors_.push_back(std::string(file) + ": " + why + "; default kept");
+  }
+
+  void millis(const char* file, uint64_t& field, uint64_t max = kDay) {
+    with(file, [&](const std::string& t) {
+      if (auto v = parse_bounded_number(file, t, max, errors_)) field = *v;
+    });
+  }
+
+ private:
+  const std::string& dir_;
+  std::set<std::string, std::less<>> names_;
+  std::vector<std::string>& errors_;
+};
+
 }  // namespace
 
 ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors) {
   ServiceConfig c;
-  c.has_finish = path_exists(dir + "/finish");
-  c.has_log_service = is_directory(dir + "/log");
-  c.start_down = path_exists(dir + "/down");
-  with_file(dir, "notification-fd",
-            [&](auto& t) { c.notification_fd = parse_notification_fd(t, errors); });
-  with_file(dir, "down-signal", [&](auto& t) {
+  ServiceFiles files(dir, errors);
+  c.has_finish = files.has("finish");
+  c.has_log_service = files.has("log") && is_directory(dir + "/log");
+  c.start_down = files.has("down");
+  files.with("notification-fd",
+             [&](auto& t) { c.notification_fd = parse_notification_fd(t, errors); });
+  files.with("down-signal", [&](auto& t) {
     if (auto s = parse_down_signal(t, errors)) c.down_signal = *s;
   });
-  auto millis = [&](const char* file, uint64_t& field, uint64_t max) {
-    with_file(dir, file, [&](auto& t) {
-      if (auto v = parse_bounded_number(file, t, max, errors)) field = *v;
-    });
-  };
-  millis("timeout-kill", c.timeout_kill_ms, kDay);
-  millis("timeout-finish", c.timeout_finish_ms, kDay);
-  millis("restart-min-interval", c.restart_min_interval_ms, kDay);
-  with_file(dir, "log-max-bytes", [&](auto& t) {
+  files.millis("timeout-kill", c.timeout_kill_ms);
+  files.millis("timeout-finish", c.timeout_finish_ms);
+  files.millis("restart-min-interval", c.restart_min_interval_ms);
+  files.millis("restart-max-delay", c.restart_max_delay_ms);
+  files.millis("restart-reset", c.restart_reset_ms);
+  files.with("log-max-bytes", [&](auto& t) {
     if (auto v = parse_bounded_number("log-max-bytes", t, 1ull << 40, errors)) {
       c.log_max_bytes = std::max<uint64_t>(*v, 4096);
     }
   });
-  with_file(dir, "log-keep", [&](auto& t) {
+  files.with("log-keep", [&](auto& t) {
     if (auto v = parse_bounded_number("log-keep", t, 1000, errors)) c.log_keep = *v;
   });
-  with_file(dir, "restart", [&](auto& t) {
+  files.with("restart", [&](auto& t) {
     if (auto p = parse_restart_policy(t, errors)) c.restart = *p;
   });
-  millis("restart-max-delay", c.restart_max_delay_ms, kDay);
-  millis("restart-reset", c.restart_reset_ms, kDay);
-  with_file(dir, "halt-codes", [&](auto& t) { c.halt_codes = parse_halt_codes(t, errors); });
-  with_file(dir, "evidence-keep", [&](auto& t) {
+  files.with("halt-codes", [&](auto& t) { c.halt_codes = parse_halt_codes(t, errors); });
+  files.with("evidence-keep", [&](auto& t) {
     if (auto v = parse_bounded_number("evidence-keep", t, 10000, errors)) c.evidence_keep = *v;
   });
-  if (path_exists(dir + "/health")) {
+  if (files.has("health")) {
     c.health.enabled = is_executable_file(dir + "/health");
     if (!c.health.enabled) errors.push_back("health: not an executable file; no health checks");
   }
-  millis("health-interval", c.health.interval_ms, kDay);
-  millis("health-timeout", c.health.timeout_ms, kDay);
-  with_file(dir, "health-retries", [&](auto& t) {
+  files.millis("health-interval", c.health.interval_ms);
+  files.millis("health-timeout", c.health.timeout_ms);
+  files.with("health-retries", [&](auto& t) {
     if (auto v = parse_bounded_number("health-retries", t, 1000, errors)) {
       c.health.retries = std::max<uint64_t>(*v, 1);
     }
   });
-  with_file(dir, "health-action", [&](auto& t) {
+  files.with("health-action", [&](auto& t) {
     if (auto a = parse_health_action(t, errors)) c.health.restart = *a;
   });
   if (c.health.interval_ms == 0) c.health.interval_ms = 1;

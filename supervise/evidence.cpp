@@ -66,6 +66,7 @@ void keep_newest(const std::string& folder, uint64_t keep) {
 
 std::string render(const EvidenceReport& r) {
   std::string text = "service: " + r.service + "\nreason: " + r.reason + "\n";
+  if (!r.next.empty()) text += "next: " + r.next + "\n";
   text += "pid: " + std::to_string(r.pid) + "\n";
   text += "started: " + rfc3339(r.started_ms, true) + "\n";
   text += "ended: " + rfc3339(r.ended_ms, true) + "\n";
@@ -83,12 +84,9 @@ std::string render(const EvidenceReport& r) {
 
 }  // namespace
 
-std::string write_evidence(const std::string& folder, const EvidenceReport& report, uint64_t keep,
-                           std::string& error) {
-  if (!make_dirs(folder)) {
-    error = "cannot create " + folder;
-    return {};
-  }
+Result<std::string> write_evidence(const std::string& folder, const EvidenceReport& report,
+                                   uint64_t keep) {
+  if (auto failure = make_dirs(folder, 0750)) return *failure;
   const std::string path =
       folder + "/" + compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
   // Room first, so the folder never holds more than `keep`.
@@ -97,13 +95,14 @@ std::string write_evidence(const std::string& folder, const EvidenceReport& repo
   // and no folder fsync (evidence is never replaced, and this is on the
   // restart path).
   const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  // Owner and group only: the output may hold secrets.
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
   const std::string text = render(report);
   if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
       ::fdatasync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
+    Error error = errno_error("cannot write " + path);
     ::unlink(tmp.c_str());
-    return {};
+    return error;
   }
   return path;
 }

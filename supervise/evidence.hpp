@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "../lib/error.hpp"
 #include "../lib/status.hpp"
 
 namespace svkit::supervise {
@@ -30,21 +31,22 @@ class OutputRing {
 };
 
 struct EvidenceReport {
-  std::string service;
-  std::string reason_slug;  // for the file name: "exit-1", "signal-SIGKILL", "unhealthy"
-  std::string reason;       // for people
+  std::string service{};
+  std::string reason_slug{};  // for the file name: "exit-1", "signal-SIGKILL", "unhealthy"
+  std::string reason{};       // for people
+  std::string next{};         // what supervise does next: "restart in 400 ms"
   pid_t pid = 0;
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
   uint32_t restarts = 0;
-  std::optional<ExitInfo> exit;
-  std::string health_output;
-  std::string output;
+  std::optional<ExitInfo> exit{};
+  std::string health_output{};
+  std::string output{};
 };
 
-// Writes and fsyncs the report, then keeps only the newest `keep` files.
-// Returns the file's path, or empty with `error` set.
-std::string write_evidence(const std::string& folder, const EvidenceReport& report, uint64_t keep,
-                           std::string& error);
+// Writes and fsyncs the report, keeping only the newest `keep` files.
+// Returns the file's path.
+Result<std::string> write_evidence(const std::string& folder, const EvidenceReport& report,
+                                   uint64_t keep);
 
 }  // namespace svkit::supervise

@@ -1,7 +1,10 @@
 // supervise DIR: keeps one service alive. See supervisor.hpp for its life cycle.
+// Exit: 0 after an exit command or SIGTERM, 1 when another supervise holds the
+// service, 2 on a usage error, 111 when the service folder cannot be used.
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "../lib/files.hpp"
@@ -13,9 +16,11 @@ namespace {
 
 // "NAME" for SCANDIR/NAME, "NAME/log" for its logger SCANDIR/NAME/log.
 std::string service_name(const std::string& dir) {
-  const std::string base = svkit::basename_of(dir);
-  if (base == "log" && svkit::path_exists(svkit::dirname_of(dir) + "/run")) {
-    return svkit::basename_of(svkit::dirname_of(dir)) + "/log";
+  const std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+  const std::filesystem::path folder = path.has_filename() ? path : path.parent_path();
+  const std::string base = folder.filename().string();
+  if (base == "log" && svkit::path_exists((folder.parent_path() / "run").string())) {
+    return folder.parent_path().filename().string() + "/log";
   }
   return base;
 }
@@ -36,9 +41,9 @@ int main(int argc, char** argv) {
   int code = 0;
   {
     svkit::supervise::Supervisor supervisor(loop, dir, name, svkit::Paths::from_environment());
-    if (auto error = supervisor.open(); !error.empty()) {
-      spdlog::error("{}", error);
-      code = error.find("already supervised") != std::string::npos ? 1 : 111;
+    if (auto failure = supervisor.open()) {
+      spdlog::error("{}", failure->line);
+      code = failure->kind == svkit::supervise::Supervisor::OpenError::already_supervised ? 1 : 111;
     } else {
       supervisor.begin();
       while (!supervisor.finished()) uv_run(loop, UV_RUN_DEFAULT);

@@ -27,8 +27,8 @@ void OutputLog::set_limits(uint64_t max_bytes, uint64_t keep) {
 
 bool OutputLog::open_current() {
   if (fd_) return true;
-  make_dirs(folder_);
-  fd_.reset(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  (void)make_dirs(folder_, 0750);  // a failure shows as the open's error
+  fd_.reset(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!fd_) return false;
   struct stat st;
   size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
@@ -49,11 +49,11 @@ void OutputLog::rotate() {
   size_ = 0;
 }
 
-std::string OutputLog::write_line(std::string_view line) {
+Failure OutputLog::write_line(std::string_view line) {
   if (!open_current()) {
-    if (failing_) return {};
+    if (failing_) return std::nullopt;
     failing_ = true;
-    return "cannot open service log " + path_ + ": " + std::strerror(errno);
+    return errno_error("cannot open service log " + path_);
   }
   std::string stamped = rfc3339(now_ms(), true);
   stamped += ' ';
@@ -61,19 +61,20 @@ std::string OutputLog::write_line(std::string_view line) {
   stamped += '\n';
   ssize_t n = ::write(fd_.get(), stamped.data(), stamped.size());
   if (n < 0) {
+    Error error = errno_error("cannot write service log " + path_);
     fd_.reset();
-    if (failing_) return {};
+    if (failing_) return std::nullopt;
     failing_ = true;
-    return "cannot write service log " + path_ + ": " + std::strerror(errno);
+    return error;
   }
   failing_ = false;
   size_ += static_cast<uint64_t>(n);
   if (size_ >= max_bytes_) rotate();
-  return {};
+  return std::nullopt;
 }
 
-std::string OutputLog::append(std::string_view chunk) {
-  std::string error;
+Failure OutputLog::append(std::string_view chunk) {
+  Failure error;
   while (!chunk.empty()) {
     auto newline = chunk.find('\n');
     if (newline == std::string_view::npos) {
@@ -83,20 +84,20 @@ std::string OutputLog::append(std::string_view chunk) {
       partial_.append(chunk.substr(0, newline));
       chunk.remove_prefix(newline + 1);
       auto e = write_line(partial_);
-      if (error.empty()) error = e;
+      if (!error) error = e;
       partial_.clear();
     }
     while (partial_.size() >= kMaxLine) {
       auto e = write_line(std::string_view(partial_).substr(0, kMaxLine));
-      if (error.empty()) error = e;
+      if (!error) error = e;
       partial_.erase(0, kMaxLine);
     }
   }
   return error;
 }
 
-std::string OutputLog::flush_partial() {
-  if (partial_.empty()) return {};
+Failure OutputLog::flush_partial() {
+  if (partial_.empty()) return std::nullopt;
   auto error = write_line(partial_);
   partial_.clear();
   return error;

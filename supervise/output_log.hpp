@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "../lib/error.hpp"
 #include "../lib/fd.hpp"
 
 namespace svkit::supervise {
@@ -15,15 +16,15 @@ class OutputLog {
   OutputLog(std::string folder, uint64_t max_bytes, uint64_t keep);
 
   // Feeds raw output; complete lines are stamped and written. Returns an
-  // error line the first time writing fails (then stays quiet), else empty.
-  std::string append(std::string_view chunk);
+  // error the first time writing fails (then stays quiet until it works again).
+  Failure append(std::string_view chunk);
   // Writes out a partial last line (the service died mid-line).
-  std::string flush_partial();
+  Failure flush_partial();
   void set_limits(uint64_t max_bytes, uint64_t keep);
   const std::string& path() const { return path_; }
 
  private:
-  std::string write_line(std::string_view line);
+  Failure write_line(std::string_view line);
   bool open_current();
   void rotate();
 

@@ -16,6 +16,7 @@
 #include "../lib/clock.hpp"
 #include "../lib/control.hpp"
 #include "../lib/files.hpp"
+#include "../lib/instance.hpp"
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
@@ -26,33 +27,145 @@
 namespace svkit::supervise {
 
 using S = Supervisor;
+using St = S::State;
+using Ev = S::Event;
 
-// Rows: states. Columns: want_up, want_down, want_once, exit, restart,
-// run_died, finish_died, start_timer, kill_timer, finish_timer, health_due,
-// health_done, health_timeout.
-const std::array<std::array<S::Action, size_t(S::Event::count)>, size_t(S::State::count)>
-    S::kTransitions{{
-        // down
-        {&S::up_from_down, &S::down_while_down, &S::once_from_down, &S::exit_now, &S::ignore,
-         &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore, &S::ignore,
-         &S::health_finished, &S::health_timed_out},
-        // waiting
-        {&S::start_now, &S::down_while_waiting, &S::once_now, &S::exit_while_waiting, &S::start_now,
-         &S::ignore, &S::ignore, &S::start_run, &S::ignore, &S::ignore, &S::ignore,
-         &S::health_finished, &S::health_timed_out},
-        // up
-        {&S::up_while_running, &S::down_while_up, &S::once_while_running, &S::exit_while_up,
-         &S::restart_while_up, &S::run_died, &S::ignore, &S::ignore, &S::kill_timer_fired,
-         &S::ignore, &S::run_health_check, &S::health_finished, &S::health_timed_out},
-        // finishing
-        {&S::up_while_running, &S::down_while_finishing, &S::once_while_running,
-         &S::exit_while_finishing, &S::ignore, &S::ignore, &S::finish_died, &S::ignore, &S::ignore,
-         &S::finish_timer_fired, &S::ignore, &S::health_finished, &S::health_timed_out},
-    }};
+// The life cycle. Every (state, event) pair not listed is ignored.
+const std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)> S::kTransitions = [] {
+  std::array<std::array<Action, size_t(Ev::count)>, size_t(St::count)> table{};
+  for (auto& row : table) row.fill(&S::ignore);
+  auto on = [&table](St state, Ev event, Action cell) {
+    table[size_t(state)][size_t(event)] = cell;
+  };
 
-void Supervisor::dispatch(Event event) {
-  (this->*kTransitions[size_t(state_)][size_t(event)])();
+  on(St::down, Ev::up, &S::start_wanted);
+  on(St::down, Ev::once, &S::start_once);
+  on(St::down, Ev::down, &S::note_want_down);
+  on(St::down, Ev::exit, &S::exit_now);
+  on(St::down, Ev::start_failed, &S::start_failed);
+
+  on(St::backoff, Ev::up, &S::start_wanted);
+  on(St::backoff, Ev::restart, &S::start_wanted);
+  on(St::backoff, Ev::once, &S::start_once);
+  on(St::backoff, Ev::down, &S::cancel_start);
+  on(St::backoff, Ev::exit, &S::exit_now);
+  on(St::backoff, Ev::start_due, &S::start_scheduled);
+  on(St::backoff, Ev::start_failed, &S::start_failed);
+
+  on(St::up, Ev::up, &S::note_want_up);
+  on(St::up, Ev::once, &S::note_once);
+  on(St::up, Ev::down, &S::stop_wanted_down);
+  on(St::up, Ev::restart, &S::stop_for_restart);
+  on(St::up, Ev::term, &S::term_expecting_death);
+  on(St::up, Ev::kill, &S::kill_expecting_death);
+  on(St::up, Ev::exit, &S::stop_for_exit);
+  on(St::up, Ev::run_died, &S::run_died);
+  on(St::up, Ev::ready, &S::mark_ready);
+  on(St::up, Ev::unhealthy, &S::restart_unhealthy);
+
+  on(St::stopping, Ev::up, &S::note_want_up);
+  on(St::stopping, Ev::once, &S::note_once);
+  on(St::stopping, Ev::down, &S::stop_wanted_down);
+  on(St::stopping, Ev::restart, &S::stop_for_restart);
+  on(St::stopping, Ev::term, &S::term_expecting_death);
+  on(St::stopping, Ev::kill, &S::kill_expecting_death);
+  on(St::stopping, Ev::exit, &S::stop_for_exit);
+  on(St::stopping, Ev::run_died, &S::expected_run_died);
+  on(St::stopping, Ev::kill_due, &S::kill_group);
+  on(St::stopping, Ev::ready, &S::mark_ready);
+
+  on(St::finishing, Ev::up, &S::note_want_up);
+  on(St::finishing, Ev::once, &S::note_once);
+  on(St::finishing, Ev::down, &S::note_want_down);
+  on(St::finishing, Ev::exit, &S::exit_after_finish);
+  on(St::finishing, Ev::finish_died, &S::finish_died);
+  on(St::finishing, Ev::finish_due, &S::kill_finish);
+
+  on(St::judging, Ev::restart_now, &S::restart_at_once);
+  on(St::judging, Ev::restart_later, &S::restart_after_backoff);
+  on(St::judging, Ev::halt, &S::halt);
+  on(St::judging, Ev::policy_stop, &S::stop_by_policy);
+  on(St::judging, Ev::give_up, &S::give_up);
+  on(St::judging, Ev::fail, &S::fail);
+  on(St::judging, Ev::rest, &S::rest);
+  on(St::judging, Ev::start_failed, &S::start_failed);
+
+  on(St::exiting, Ev::run_died, &S::run_died_while_exiting);
+  on(St::exiting, Ev::finish_died, &S::exit_now);
+  on(St::exiting, Ev::kill_due, &S::kill_group);
+  on(St::exiting, Ev::finish_due, &S::kill_finish);
+  return table;
+}();
+
+namespace {
+
+// Control letters that change intent are events of the table; the others
+// pass a signal to the service.
+struct ControlLetter {
+  char letter;
+  std::optional<Ev> event;
+  int signal;
+};
+
+constexpr std::array<ControlLetter, 15> kControlLetters{{
+    {control::kUp, Ev::up, 0},
+    {control::kDown, Ev::down, 0},
+    {control::kOnce, Ev::once, 0},
+    {control::kExit, Ev::exit, 0},
+    {control::kRestart, Ev::restart, 0},
+    {control::kTerm, Ev::term, 0},
+    {control::kKill, Ev::kill, 0},
+    {control::kHup, std::nullopt, SIGHUP},
+    {control::kInt, std::nullopt, SIGINT},
+    {control::kQuit, std::nullopt, SIGQUIT},
+    {control::kAlarm, std::nullopt, SIGALRM},
+    {control::kUsr1, std::nullopt, SIGUSR1},
+    {control::kUsr2, std::nullopt, SIGUSR2},
+    {control::kStop, std::nullopt, SIGSTOP},
+    {control::kCont, std::nullopt, SIGCONT},
+}};
+
+// Control bytes handled per loop turn: a flood of them never starves a
+// child's death, a timer or a shutdown.
+constexpr size_t kControlBytesPerTurn = 128;
+// Repeated unknown control bytes are said at most once per this.
+constexpr uint64_t kControlErrorIntervalMs = 1000;
+// What status keeps of errors.
+constexpr size_t kRuntimeErrorsKept = 8;
+constexpr size_t kConfigErrorsKept = 16;
+constexpr size_t kErrorLineMax = 240;
+
+Ev event_of(Verdict::Kind kind) {
+  switch (kind) {
+    case Verdict::Kind::restart_now:
+      return Ev::restart_now;
+    case Verdict::Kind::restart_later:
+      return Ev::restart_later;
+    case Verdict::Kind::halt:
+      return Ev::halt;
+    case Verdict::Kind::policy_stop:
+      return Ev::policy_stop;
+    case Verdict::Kind::give_up:
+      return Ev::give_up;
+    case Verdict::Kind::fail:
+      return Ev::fail;
+    case Verdict::Kind::rest:
+      return Ev::rest;
+  }
+  return Ev::rest;
 }
+
+std::string capped(std::string line) {
+  if (line.size() > kErrorLineMax) line.replace(kErrorLineMax - 3, std::string::npos, "...");
+  return line;
+}
+
+void signal_group(pid_t leader, int sig) {
+  // Right after the spawn the child may not lead its group yet.
+  if (::kill(-leader, sig) != 0) ::kill(leader, sig);
+}
+
+}  // namespace
 
 Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths)
     : loop_(loop),
@@ -60,7 +173,7 @@ Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, const
       name_(std::move(name)),
       log_dir_(paths.log_dir),
       state_dir_(paths.state_dir),
-      instance_(state::read_instance_id(paths.rundir)) {
+      instance_(read_instance_id(paths.rundir)) {
   status_.name = name_;
   if (state::is_profile(state_dir_, name_)) profile_dir_ = state::profile_dir(state_dir_, name_);
 }
@@ -69,48 +182,51 @@ Supervisor::~Supervisor() = default;
 
 // ---- opening -------------------------------------------------------------
 
-std::string Supervisor::open() {
+std::optional<S::OpenFailure> Supervisor::open() {
+  auto other = [](std::string line) { return OpenFailure{OpenError::other, std::move(line)}; };
   const std::string folder = dir_ + "/supervise";
-  if (!is_directory(dir_)) return "service directory " + dir_ + " does not exist";
-  if (!make_dirs(folder)) return "cannot create " + folder + ": " + std::strerror(errno);
+  if (!is_directory(dir_)) return other("service directory " + dir_ + " does not exist");
+  if (auto failure = make_dirs(folder)) return other(failure->line);
   lock_fd_.reset(::open((folder + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock_fd_) return "cannot open " + folder + "/lock: " + std::strerror(errno);
+  if (!lock_fd_) return other(errno_error("cannot open " + folder + "/lock").line);
   if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-    return errno == EWOULDBLOCK ? dir_ + " is already supervised (lock held by another supervise)"
-                                : "cannot lock " + folder + "/lock: " + std::strerror(errno);
+    if (errno == EWOULDBLOCK) {
+      return OpenFailure{OpenError::already_supervised,
+                         dir_ + " is already supervised (lock held by another supervise)"};
+    }
+    return other(errno_error("cannot lock " + folder + "/lock").line);
   }
   const std::string fifo = control_path(dir_);
   struct stat st;
   if (::lstat(fifo.c_str(), &st) == 0 && !S_ISFIFO(st.st_mode)) ::unlink(fifo.c_str());
   if (::mkfifo(fifo.c_str(), 0600) != 0 && errno != EEXIST) {
-    return "cannot create " + fifo + ": " + std::strerror(errno);
+    return other(errno_error("cannot create " + fifo).line);
   }
   ::chmod(fifo.c_str(), 0600);
   control_read_.reset(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   // Holding a writer keeps the FIFO from reporting end-of-file between clients.
   control_keepalive_.reset(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!control_read_ || !control_keepalive_) {
-    return "cannot open " + fifo + ": " + std::strerror(errno);
-  }
+  if (!control_read_ || !control_keepalive_) return other(errno_error("cannot open " + fifo).line);
   output_ = make_pipe(true);
-  if (!output_.read) return std::string("cannot create output pipe: ") + std::strerror(errno);
+  if (!output_.read) return other(errno_error("cannot create the output pipe").line);
 
   sigchld_ = uv::Signal(loop_, SIGCHLD, [this] { on_sigchld(); });
-  sigterm_ = uv::Signal(loop_, SIGTERM, [this] { dispatch(Event::exit); });
-  sigint_ = uv::Signal(loop_, SIGINT, [this] { dispatch(Event::exit); });
+  sigterm_ = uv::Signal(loop_, SIGTERM, [this] { handle(Ev::exit); });
+  sigint_ = uv::Signal(loop_, SIGINT, [this] { handle(Ev::exit); });
   control_watch_ = uv::Readable(loop_, control_read_.get(), [this] { on_control_readable(); });
   output_watch_ = uv::Readable(loop_, output_.read.get(), [this] { on_output_readable(); });
-  start_timer_ = uv::Timer(loop_, [this] { dispatch(Event::start_timer); });
-  kill_timer_ = uv::Timer(loop_, [this] { dispatch(Event::kill_timer); });
-  finish_timer_ = uv::Timer(loop_, [this] { dispatch(Event::finish_timer); });
-  health_timer_ = uv::Timer(loop_, [this] { dispatch(Event::health_due); });
-  health_timeout_timer_ = uv::Timer(loop_, [this] { dispatch(Event::health_timeout); });
-  return {};
+  start_timer_ = uv::Timer(loop_, [this] { handle(Ev::start_due); });
+  kill_timer_ = uv::Timer(loop_, [this] { handle(Ev::kill_due); });
+  finish_timer_ = uv::Timer(loop_, [this] { handle(Ev::finish_due); });
+  control_error_timer_ = uv::Timer(loop_, [this] { report_unknown_control_bytes(); });
+  return std::nullopt;
 }
 
 void Supervisor::reload_config() {
   std::vector<std::string> errors;
   config_ = load_config(dir_, errors);
+  if (errors.size() > kConfigErrorsKept) errors.resize(kConfigErrorsKept);
+  for (auto& e : errors) e = capped(std::move(e));
   // A bad file is reported once, not again at every restart.
   for (const auto& e : errors) {
     if (std::find(config_errors_.begin(), config_errors_.end(), e) == config_errors_.end()) {
@@ -124,476 +240,472 @@ void Supervisor::begin() {
   reload_config();
   output_log_ =
       std::make_unique<OutputLog>(log_dir_ + "/" + name_, config_.log_max_bytes, config_.log_keep);
-  status_.normally_up = !config_.start_down;
-  status_.want_up = !config_.start_down;
-  status_.want_by = "boot";
+  health_ = std::make_unique<HealthMonitor>(
+      loop_, dir_, std::vector<std::string>{"SVKIT_SERVICE=" + name_},
+      [this](bool passed, uint64_t failures) { on_health_result(passed, failures); },
+      [this](const std::string& line) {
+        report_error(line);
+        run_queue();
+      });
+  status_.normally = config_.start_down ? Want::down : Want::up;
+  status_.want = status_.normally;
+  status_.want_by = WantBy::boot;
+  status_.since_ms = now_ms();
   if (config_.start_down) {
-    enter(State::down, RunState::down);
+    enter(St::down, RunState::down);
   } else {
-    start_run();
+    start();
   }
+  run_queue();
 }
 
-// ---- cells ---------------------------------------------------------------
+// ---- the queue -------------------------------------------------------------
 
-void Supervisor::up_from_down() {
+void Supervisor::post(Event event, EventData data) {
+  queue_.emplace_back(event, std::move(data));
+}
+
+void Supervisor::handle(Event event, EventData data) {
+  post(event, std::move(data));
+  run_queue();
+}
+
+void Supervisor::run_queue() {
+  if (handling_) return;
+  handling_ = true;
+  while (!queue_.empty() && !finished_) {
+    auto [event, data] = std::move(queue_.front());
+    queue_.pop_front();
+    (this->*kTransitions[size_t(state_)][size_t(event)])(data);
+  }
+  handling_ = false;
+  if (dirty_ && !finished_) write_status();
+}
+
+// ---- cells: intent -----------------------------------------------------------
+
+void Supervisor::start_wanted(const EventData&) {
+  start_timer_.stop();
   history_ = {};
-  status_.want_up = true;
-  status_.once = false;
-  status_.want_by = "operator";
-  permanent_failure_ = false;
-  start_run();
+  set_want(Want::up, WantBy::operator_action);
+  start();
 }
 
-void Supervisor::once_from_down() {
-  status_.want_up = true;
-  status_.once = true;
-  status_.want_by = "operator";
-  permanent_failure_ = false;
-  start_run();
+// As in s6: once is "want down", and a start.
+void Supervisor::start_once(const EventData&) {
+  start_timer_.stop();
+  set_want(Want::down, WantBy::operator_action);
+  start();
 }
 
-void Supervisor::down_while_down() {
-  status_.want_up = false;
-  status_.want_by = "operator";
-  publish();
+void Supervisor::start_scheduled(const EventData&) {
+  start();
 }
 
-void Supervisor::exit_now() {
+void Supervisor::cancel_start(const EventData&) {
+  start_timer_.stop();
+  set_want(Want::down, WantBy::operator_action);
+  enter(St::down, RunState::down);
+}
+
+void Supervisor::note_want_up(const EventData&) {
+  set_want(Want::up, WantBy::operator_action);
+}
+
+void Supervisor::note_want_down(const EventData&) {
+  set_want(Want::down, WantBy::operator_action);
+}
+
+void Supervisor::note_once(const EventData&) {
+  set_want(Want::down, WantBy::operator_action);
+}
+
+void Supervisor::stop_wanted_down(const EventData&) {
+  set_want(Want::down, WantBy::operator_action);
+  send_down_signal();
+  enter(St::stopping, RunState::up);
+}
+
+void Supervisor::stop_for_restart(const EventData&) {
+  send_down_signal();
+  enter(St::stopping, RunState::up);
+}
+
+void Supervisor::term_expecting_death(const EventData&) {
+  ::kill(run_pid_, SIGTERM);
+  enter(St::stopping, RunState::up);
+}
+
+void Supervisor::kill_expecting_death(const EventData&) {
+  ::kill(run_pid_, SIGKILL);
+  enter(St::stopping, RunState::up);
+}
+
+void Supervisor::stop_for_exit(const EventData&) {
+  send_down_signal();
+  enter(St::exiting, RunState::up);
+}
+
+void Supervisor::exit_after_finish(const EventData&) {
+  enter(St::exiting, RunState::finish);
+}
+
+void Supervisor::exit_now(const EventData&) {
+  start_timer_.stop();
+  enter(St::down, RunState::down);
   finished_ = true;
-  publish();
+  write_status();
   uv_stop(loop_);
 }
 
-void Supervisor::start_now() {
-  start_timer_.stop();
-  history_ = {};
-  status_.want_up = true;
-  status_.once = false;
-  status_.want_by = "operator";
-  start_run();
+// ---- cells: deaths -------------------------------------------------------------
+
+void Supervisor::run_died(const EventData& e) {
+  const Death death = record_death(e.exit, false);
+  if (start_finish(death)) return;
+  conclude(death);
 }
 
-void Supervisor::once_now() {
-  start_timer_.stop();
-  status_.want_up = true;
-  status_.once = true;
-  status_.want_by = "operator";
-  start_run();
+void Supervisor::expected_run_died(const EventData& e) {
+  const Death death = record_death(e.exit, true);
+  if (start_finish(death)) return;
+  conclude(death);
 }
 
-void Supervisor::down_while_waiting() {
-  start_timer_.stop();
-  status_.want_up = false;
-  status_.want_by = "operator";
-  status_.next_start_ms = 0;
-  enter(State::down, RunState::down);
+void Supervisor::run_died_while_exiting(const EventData& e) {
+  const Death death = record_death(e.exit, true);
+  if (start_finish(death)) return;  // still exiting: finish's death ends supervise
+  exit_now({});
 }
 
-void Supervisor::exit_while_waiting() {
-  start_timer_.stop();
-  status_.want_up = false;
-  exit_now();
+void Supervisor::start_failed(const EventData& e) {
+  report_error("cannot start " + e.error);
+  conclude(Death{.started_ms = now_ms(), .start_error = e.error});
 }
 
-void Supervisor::up_while_running() {
-  status_.want_up = true;
-  status_.once = false;
-  status_.want_by = "operator";
-  publish();
+void Supervisor::finish_died(const EventData& e) {
+  finish_timer_.stop();
+  finish_pid_ = 0;
+  Death death = *std::exchange(finishing_death_, std::nullopt);
+  if (WIFEXITED(e.wait_status)) death.finish_code = WEXITSTATUS(e.wait_status);
+  conclude(death);
 }
 
-void Supervisor::once_while_running() {
-  status_.want_up = true;
-  status_.once = true;
-  status_.want_by = "operator";
-  publish();
-}
-
-void Supervisor::down_while_up() {
-  status_.want_up = false;
-  status_.want_by = "operator";
-  publish();
-  stop_run();
-}
-
-void Supervisor::restart_while_up() {
-  restart_requested_ = true;
-  stop_run();
-}
-
-void Supervisor::exit_while_up() {
-  exiting_ = true;
-  status_.want_up = false;
-  publish();
-  stop_run();
-}
-
-void Supervisor::down_while_finishing() {
-  status_.want_up = false;
-  status_.want_by = "operator";
-  publish();
-}
-
-void Supervisor::exit_while_finishing() {
-  exiting_ = true;
-  status_.want_up = false;
-  publish();
-}
-
-void Supervisor::run_died() {
-  kill_timer_.stop();
-  health_timer_.stop();
-  // A check of a dead service means nothing, and must not outlive supervise.
-  if (health_pid_ > 0) ::kill(-health_pid_, SIGKILL);
-  ready_watch_.close();
-  ready_read_.reset();
-  if (auto e = output_log_->flush_partial(); !e.empty()) report_error(e);
-  const int ws = last_wait_status_;
-  ExitInfo exit{WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, now_ms()};
-  status_.last_exit = exit;
-  consume_planned_stop(run_pid_, status_.pid_start_time);
-  last_run_pid_ = std::exchange(run_pid_, 0);
-  ::unlink((dir_ + "/supervise/pid").c_str());
-  record_exited(exit);
-  if (!config_.has_finish) {
-    after_run();
-    return;
-  }
-  // s6's convention: finish gets the exit code, or 256 and the signal.
-  const std::string code = std::to_string(exit.signal ? 256 : exit.code);
-  SpawnRequest request{{"./finish", code, std::to_string(exit.signal)}, {}, dir_, {}, true};
-  request.fds.push_back({2, output_.write.get()});
-  if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
-  auto result = spawn(request);
-  if (result.pid < 0) {
-    report_error(std::string("cannot run finish: ") + std::strerror(result.error));
-    after_run();
-    return;
-  }
-  finish_pid_ = result.pid;
-  if (config_.timeout_finish_ms > 0) finish_timer_.start(config_.timeout_finish_ms);
-  enter(State::finishing, RunState::finish);
-}
-
-void Supervisor::kill_timer_fired() {
+void Supervisor::kill_group(const EventData&) {
   spdlog::warn("still alive {} ms after {}; sending SIGKILL", config_.timeout_kill_ms,
                signal_name(config_.down_signal));
-  if (run_pid_ > 0) {
-    ::kill(-run_pid_, SIGKILL);
-    ::kill(run_pid_, SIGKILL);
-  }
+  if (run_pid_ > 0) signal_group(run_pid_, SIGKILL);
 }
 
-void Supervisor::finish_died() {
-  finish_timer_.stop();
-  const int ws = last_wait_status_;
-  finish_pid_ = 0;
-  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
-    permanent_failure_ = true;
-    status_.reason = "finish exited 125: permanent failure, not restarted";
-  }
-  after_run();
-}
-
-void Supervisor::finish_timer_fired() {
+void Supervisor::kill_finish(const EventData&) {
   spdlog::warn("finish still running after {} ms; killed", config_.timeout_finish_ms);
-  if (finish_pid_ > 0) {
-    ::kill(-finish_pid_, SIGKILL);
-    ::kill(finish_pid_, SIGKILL);
-  }
+  if (finish_pid_ > 0) signal_group(finish_pid_, SIGKILL);
 }
 
-// ---- shared steps ------------------------------------------------------------
+// ---- cells: the running service --------------------------------------------------
 
-void Supervisor::after_run() {
-  const bool requested = std::exchange(restart_requested_, false);
-  if (exiting_) {
-    enter(State::down, RunState::down);
-    exit_now();
-    return;
-  }
-  if (permanent_failure_) {
-    enter(State::down, RunState::failed);
-    return;
-  }
-  if (status_.once) {
-    status_.once = false;
-    status_.want_up = false;
-  }
-  if (!status_.want_up) {
-    enter(State::down, RunState::down);
-    return;
-  }
-  if (requested) {  // svctl restart, or a health restart that left its evidence
-    ++status_.restarts;
-    start_run();
-    return;
-  }
-  const ExitInfo& exit = *status_.last_exit;
+void Supervisor::mark_ready(const EventData&) {
+  status_.ready_since_ms = now_ms();
+  publish();
+}
+
+void Supervisor::restart_unhealthy(const EventData&) {
   leave_evidence(
-      exit.signal ? "signal-" + signal_name(exit.signal) : "exit-" + std::to_string(exit.code),
-      exit.signal ? "killed by " + signal_name(exit.signal)
-                  : "exited " + std::to_string(exit.code));
-  apply_restart_policy();
+      "unhealthy",
+      "unhealthy: " + std::to_string(config_.health.retries) + " health checks in a row failed",
+      "restart at once", run_pid_, std::nullopt);
+  ++status_.restarts;
+  send_down_signal();
+  enter(St::stopping, RunState::up);
 }
 
-void Supervisor::apply_restart_policy() {
-  using Kind = RestartDecision::Kind;
-  const auto decision =
-      decide_restart(config_, *status_.last_exit, now_ms() - started_ms_, history_);
-  history_ = decision.history;
-  status_.reason = decision.reason;
-  switch (decision.kind) {
-    case Kind::restart:
-      ++status_.restarts;
-      schedule_start(decision.delay_ms);
-      return;
-    case Kind::halt:
-      enter(State::down, RunState::halted);
-      return;
-    case Kind::stop:
-      status_.want_by = "policy";
-      enter(State::down, RunState::down);
-      return;
-    case Kind::give_up:
-      status_.want_by = "policy";
-      enter(State::down, RunState::failed);
-      return;
-  }
+// ---- cells: verdicts ---------------------------------------------------------------
+
+void Supervisor::restart_at_once(const EventData& e) {
+  history_ = e.verdict.history;
+  if (e.verdict.counted) ++status_.restarts;
+  start();
 }
 
-void Supervisor::leave_evidence(const std::string& slug, const std::string& reason) {
-  EvidenceReport report{name_,
-                        slug,
-                        reason,
-                        last_run_pid_,
-                        started_ms_,
-                        status_.last_exit ? status_.last_exit->at_ms : now_ms(),
-                        status_.restarts,
-                        status_.last_exit,
-                        health_output_,
-                        recent_output_.contents()};
-  std::string error;
-  auto path =
-      write_evidence(log_dir_ + "/" + name_ + "/evidence", report, config_.evidence_keep, error);
-  if (path.empty()) {
-    report_error("cannot write evidence: " + error);
-  } else {
-    status_.evidence = path;
-  }
+void Supervisor::restart_after_backoff(const EventData& e) {
+  history_ = e.verdict.history;
+  ++status_.restarts;
+  status_.reason = e.verdict.reason;
+  status_.delay_ms = e.verdict.delay_ms;
+  status_.next_start_ms = now_ms() + e.verdict.delay_ms;
+  start_timer_.start(uint64_t(e.verdict.delay_ms));
+  enter(St::backoff, RunState::backoff);
 }
 
-void Supervisor::schedule_start(int64_t delay_ms) {
-  if (delay_ms <= 0) {
-    start_run();
-    return;
-  }
-  status_.delay_ms = delay_ms;
-  status_.next_start_ms = now_ms() + delay_ms;
-  start_timer_.start(uint64_t(delay_ms));
-  enter(State::waiting, RunState::backoff);
+void Supervisor::halt(const EventData& e) {
+  history_ = e.verdict.history;
+  status_.reason = e.verdict.reason;
+  enter(St::down, RunState::halted);
 }
 
-void Supervisor::start_run() {
+// The policy ends the runs; `want` stays the operator's.
+void Supervisor::stop_by_policy(const EventData& e) {
+  history_ = e.verdict.history;
+  status_.reason = e.verdict.reason;
+  status_.want_by = WantBy::policy;
+  enter(St::down, RunState::down);
+}
+
+void Supervisor::give_up(const EventData& e) {
+  history_ = e.verdict.history;
+  status_.reason = e.verdict.reason;
+  status_.want_by = WantBy::policy;
+  enter(St::down, RunState::failed);
+}
+
+void Supervisor::fail(const EventData& e) {
+  status_.reason = e.verdict.reason;
+  enter(St::down, RunState::failed);
+}
+
+void Supervisor::rest(const EventData& e) {
+  status_.reason = e.verdict.reason;
+  enter(St::down, RunState::down);
+}
+
+// ---- steps the cells share ---------------------------------------------------------
+
+void Supervisor::start() {
   reload_config();
   output_log_->set_limits(config_.log_max_bytes, config_.log_keep);
-  last_start_mono_ = monotonic_ms();
-  started_ms_ = now_ms();
-  status_.next_start_ms = 0;
-  status_.reason.clear();
-
-  SpawnRequest request{
-      {"./run"},
-      {"SVKIT_PLANNED_STOP_FILE=" + dir_ + "/supervise/planned-stop", "SVKIT_SERVICE=" + name_},
-      dir_,
-      {},
-      true};
-  request.fds.push_back({2, output_.write.get()});
+  SpawnRequest request{.argv = {"./run"},
+                       .extra_env = {"SVKIT_PLANNED_STOP_FILE=" + state::marker_path(dir_),
+                                     "SVKIT_SERVICE=" + name_},
+                       .cwd = dir_,
+                       .fds = {{2, output_.write.get()}}};
   if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
   Pipe ready;
   if (config_.notification_fd) {
     ready = make_pipe(true);
     request.fds.push_back({*config_.notification_fd, ready.write.get()});
   }
-  auto result = spawn(request);
+  const auto result = spawn(request);
   if (result.pid < 0) {
-    status_.reason = std::string("cannot start ./run: ") + std::strerror(result.error);
-    report_error(status_.reason);
-    status_.last_exit = ExitInfo{127, 0, now_ms()};
-    // Never retry a start that cannot work faster than once a second.
-    ++status_.restarts;
-    schedule_start(std::max<int64_t>(int64_t(config_.restart_min_interval_ms), 1000));
+    post(Ev::start_failed, {.error = describe_spawn_error("./run", dir_, result.error)});
     return;
   }
   run_pid_ = result.pid;
+  started_mono_ms_ = monotonic_ms();
+  started_wall_ms_ = now_ms();
   status_.pid = run_pid_;
   status_.pid_start_time = process_start_time(run_pid_).value_or(0);
+  status_.since_ms = started_wall_ms_;
+  status_.reason.clear();
   if (ready.read) {
     ready_read_ = std::move(ready.read);
     ready_watch_ = uv::Readable(loop_, ready_read_.get(), [this] { on_ready_readable(); });
   }
-  nlohmann::json pid_record = {{"pid", run_pid_}, {"start_time", status_.pid_start_time}};
-  write_file_atomic(dir_ + "/supervise/pid", pid_record.dump() + "\n", false);
-  health_failures_ = 0;
-  status_.health = config_.health.enabled ? "unknown" : "";
-  if (config_.health.enabled) health_timer_.start(config_.health.interval_ms);
+  // runit's format: the number and a newline, so `kill $(cat supervise/pid)` works.
+  if (auto failure = write_file_atomic(dir_ + "/supervise/pid", std::to_string(run_pid_) + "\n",
+                                       Durability::runtime)) {
+    report_error(failure->line);
+  }
   // Without a readiness protocol, up is ready.
-  status_.ready_since_ms = config_.notification_fd ? 0 : now_ms();
-  enter(State::up, RunState::up);
+  status_.ready_since_ms = config_.notification_fd ? 0 : started_wall_ms_;
+  status_.health = config_.health.enabled ? Health::unknown : Health::none;
+  if (config_.health.enabled) health_->start(config_.health);
+  enter(St::up, RunState::up);
   record_started();
 }
 
 // The down-signal goes to run's whole process group (its own session): an
 // operator stopping a service means its helpers too.
-void Supervisor::stop_run() {
+void Supervisor::send_down_signal() {
   if (run_pid_ <= 0) return;
-  // Right after the fork the child may not have its own group yet.
-  if (::kill(-run_pid_, config_.down_signal) != 0) ::kill(run_pid_, config_.down_signal);
-  if (config_.down_signal != SIGKILL && ::kill(-run_pid_, SIGCONT) != 0) {
-    ::kill(run_pid_, SIGCONT);
-  }
+  signal_group(run_pid_, config_.down_signal);
+  if (config_.down_signal != SIGKILL) signal_group(run_pid_, SIGCONT);
   if (config_.timeout_kill_ms > 0 && !kill_timer_.active()) {
     kill_timer_.start(config_.timeout_kill_ms);
   }
 }
 
-void Supervisor::enter(State state, RunState shown) {
-  state_ = state;
-  status_.state = shown;
-  status_.since_ms = now_ms();
-  status_.pid = run_pid_;
-  if (state != State::up) {
-    status_.pid_start_time = 0;
-    status_.ready_since_ms = 0;
-  }
-  if (state != State::waiting) status_.delay_ms = 0;
+void Supervisor::set_want(Want want, WantBy by) {
+  status_.want = want;
+  status_.want_by = by;
   publish();
 }
 
-void Supervisor::publish() {
+// Everything a death of run changes, whatever comes next.
+Death Supervisor::record_death(const ExitInfo& exit, bool expected) {
+  kill_timer_.stop();
+  health_->stop();
+  ready_watch_.close();
+  ready_read_.reset();
+  on_output_readable();  // what the service wrote last belongs to this run
+  if (auto failure = output_log_->flush_partial()) report_error(failure->line);
+  status_.last_exit = exit;
+  if (consume_planned_stop(run_pid_, status_.pid_start_time)) expected = true;
+  ::unlink((dir_ + "/supervise/pid").c_str());
+  record_exited(exit);
+  Death death{.pid = std::exchange(run_pid_, 0),
+              .started_ms = started_wall_ms_,
+              .exit = exit,
+              .expected = expected,
+              .uptime_ms = monotonic_ms() - started_mono_ms_};
+  status_.pid = 0;
+  return death;
+}
+
+// s6's convention: finish gets the exit code, or 256 and the signal.
+bool Supervisor::start_finish(const Death& death) {
+  if (!config_.has_finish || !death.exit) return false;
+  const ExitInfo& exit = *death.exit;
+  SpawnRequest request{.argv = {"./finish", std::to_string(exit.signal ? 256 : exit.code),
+                                std::to_string(exit.signal)},
+                       .extra_env = {"SVKIT_SERVICE=" + name_},
+                       .cwd = dir_,
+                       .fds = {{2, output_.write.get()}}};
+  if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
+  const auto result = spawn(request);
+  if (result.pid < 0) {
+    report_error("cannot run " + describe_spawn_error("./finish", dir_, result.error));
+    return false;
+  }
+  finish_pid_ = result.pid;
+  finishing_death_ = death;
+  if (config_.timeout_finish_ms > 0) finish_timer_.start(config_.timeout_finish_ms);
+  if (state_ != St::exiting) enter(St::finishing, RunState::finish);
+  return true;
+}
+
+// The verdict, its evidence first (so a restart never hides the bug), then
+// the verdict as the next event.
+void Supervisor::conclude(const Death& death) {
+  state_ = St::judging;
+  const Verdict verdict = judge(config_, status_.want, death, history_);
+  if (verdict.evidence) {
+    leave_evidence(death.slug(), verdict.reason.empty() ? death.describe() : verdict.reason,
+                   next_step(verdict), death.pid, death.exit);
+  }
+  post(event_of(verdict.kind), {.verdict = verdict});
+}
+
+void Supervisor::leave_evidence(const std::string& slug, const std::string& reason,
+                                const std::string& next, pid_t pid,
+                                const std::optional<ExitInfo>& exit) {
+  const int64_t now = now_ms();
+  auto written = write_evidence(log_dir_ + "/" + name_ + "/evidence",
+                                {.service = name_,
+                                 .reason_slug = slug,
+                                 .reason = reason,
+                                 .next = next,
+                                 .pid = pid,
+                                 .started_ms = pid > 0 ? started_wall_ms_ : now,
+                                 .ended_ms = exit ? exit->at_ms : now,
+                                 .restarts = status_.restarts,
+                                 .exit = exit,
+                                 .health_output = health_->last_output(),
+                                 .output = recent_output_.contents()},
+                                config_.evidence_keep);
+  if (!written) {
+    report_error("cannot write evidence: " + written.error().line);
+  } else {
+    status_.evidence = *written;
+    publish();
+  }
+}
+
+void Supervisor::enter(State state, RunState shown) {
+  state_ = state;
+  if (status_.state != shown) status_.since_ms = now_ms();
+  status_.state = shown;
+  status_.pid = run_pid_;
+  if (shown != RunState::up) {
+    status_.pid_start_time = 0;
+    status_.ready_since_ms = 0;
+  }
+  if (shown != RunState::backoff) {
+    status_.delay_ms = 0;
+    status_.next_start_ms = 0;
+  }
+  publish();
+}
+
+void Supervisor::write_status() {
+  dirty_ = false;
   status_.errors = config_errors_;
-  for (const auto& e : runtime_errors_) status_.errors.push_back(e);
-  nlohmann::json j = status_;
-  auto err = write_file_atomic(status_path(dir_), j.dump() + "\n", false);
+  status_.errors.insert(status_.errors.end(), runtime_errors_.begin(), runtime_errors_.end());
+  auto failure = write_file_atomic(status_path(dir_), json_line(status_), Durability::runtime);
   // A removed service directory is svscan's to act on, not an error.
-  if (!err.empty() && is_directory(dir_)) spdlog::error("{}", err);
+  if (failure && is_directory(dir_)) spdlog::error("{}", failure->line);
 }
 
 void Supervisor::report_error(const std::string& line) {
   spdlog::error("{}", line);
-  constexpr size_t kKept = 8;
-  if (runtime_errors_.size() == kKept) runtime_errors_.erase(runtime_errors_.begin());
-  runtime_errors_.push_back(line);
+  std::string kept = capped(line);
+  // The same failure again (a start that keeps failing) is one line, not many.
+  if (!runtime_errors_.empty() && runtime_errors_.back() == kept) return;
+  if (runtime_errors_.size() == kRuntimeErrorsKept) runtime_errors_.erase(runtime_errors_.begin());
+  runtime_errors_.push_back(std::move(kept));
+  publish();
 }
 
-// ---- health checks ---------------------------------------------------------------
-
-void Supervisor::run_health_check() {
-  if (health_pid_ > 0) return;  // the previous one is still running: its timeout handles it
-  health_output_.clear();
-  health_pipe_ = make_pipe(true);
-  SpawnRequest request{{"./health"}, {"SVKIT_SERVICE=" + name_}, dir_, {}, true};
-  request.fds = {{0, -1}, {1, health_pipe_.write.get()}, {2, health_pipe_.write.get()}};
-  auto result = spawn(request);
-  health_pipe_.write.reset();
-  if (result.pid < 0) {
-    report_error(std::string("cannot run health: ") + std::strerror(result.error));
-    health_timer_.start(config_.health.interval_ms);
-    return;
-  }
-  health_pid_ = result.pid;
-  health_watch_ = uv::Readable(loop_, health_pipe_.read.get(), [this] { on_health_output(); });
-  if (config_.health.timeout_ms > 0) health_timeout_timer_.start(config_.health.timeout_ms);
-}
-
-void Supervisor::health_timed_out() {
-  if (health_pid_ <= 0) return;
-  health_output_ +=
-      "\n[svkit: health check killed after " + std::to_string(config_.health.timeout_ms) + " ms]\n";
-  ::kill(-health_pid_, SIGKILL);
-  ::kill(health_pid_, SIGKILL);
-}
-
-void Supervisor::health_finished() {
-  health_timeout_timer_.stop();
-  on_health_output();
-  health_watch_.close();
-  health_pipe_.read.reset();
-  health_pid_ = 0;
-  if (state_ != State::up) return;
-  const int ws = health_wait_status_;
-  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-    health_failures_ = 0;
-    status_.health = "healthy";
-  } else if (++health_failures_ >= config_.health.retries && status_.health != "unhealthy") {
-    status_.health = "unhealthy";
-    spdlog::warn("unhealthy: {} health checks in a row failed", health_failures_);
-    if (config_.health.restart) {
-      leave_evidence("unhealthy", "unhealthy: " + std::to_string(health_failures_) +
-                                      " health checks in a row failed");
-      publish();
-      restart_requested_ = true;
-      stop_run();
-      return;
-    }
+void Supervisor::on_health_result(bool passed, uint64_t failures_in_a_row) {
+  if (passed) {
+    status_.health = Health::healthy;
+  } else if (failures_in_a_row >= config_.health.retries && status_.health != Health::unhealthy) {
+    status_.health = Health::unhealthy;
+    spdlog::warn("unhealthy: {} health checks in a row failed", failures_in_a_row);
+    if (config_.health.restart) post(Ev::unhealthy);
   }
   publish();
-  health_timer_.start(config_.health.interval_ms);
-}
-
-void Supervisor::on_health_output() {
-  constexpr size_t kKept = 4096;
-  char buf[4096];
-  ssize_t n;
-  while (health_pipe_.read && (n = ::read(health_pipe_.read.get(), buf, sizeof buf)) > 0) {
-    health_output_.append(buf, size_t(n));
-    if (health_output_.size() > kKept) health_output_.erase(0, health_output_.size() - kKept);
-  }
 }
 
 // ---- persisted profiles ----------------------------------------------------------
 
 // Only an operator's marker for exactly this process instance turns its exit
 // into want-down; anything else is signal-initiated and changes no intent.
-void Supervisor::consume_planned_stop(pid_t pid, uint64_t start_time) {
-  const std::string path = state::marker_path(dir_);
-  const auto verdict = state::judge_marker(read_file(path), pid, start_time, now_ms());
-  if (verdict == state::MarkerVerdict::absent) return;
-  ::unlink(path.c_str());
+bool Supervisor::consume_planned_stop(pid_t pid, uint64_t start_time) {
+  const auto verdict = state::judge_marker(state::read_marker(dir_), pid, start_time, now_ms());
+  if (verdict == state::MarkerVerdict::absent) return false;
+  ::unlink(state::marker_path(dir_).c_str());
   if (verdict != state::MarkerVerdict::operator_stop) {
     spdlog::info("planned-stop: {} ignored; the exit counts as signal-initiated",
                  state::to_string(verdict));
-    return;
+    return false;
   }
-  status_.want_up = false;
-  status_.once = false;
-  status_.want_by = "operator";
+  set_want(Want::down, WantBy::operator_action);
   // svctl down has persisted want=down already; a marker from another tool has not.
   if (!profile_dir_.empty() &&
       state::read_profile_state(state::state_file(state_dir_, name_)).state.want_up) {
-    if (auto err = state::set_want(state_dir_, name_, false, "planned-stop"); !err.empty()) {
-      report_error(err);
+    if (auto failure = state::set_want(state_dir_, name_, false, state::by::kPlannedStop)) {
+      report_error(failure->line);
     }
   }
+  return true;
 }
 
 void Supervisor::record_started() {
   if (profile_dir_.empty()) return;
-  auto err = state::write_pid_record(profile_dir_, {run_pid_, status_.pid_start_time, instance_});
-  if (err.empty()) {
-    err = state::record_observation(state_dir_, name_,
-                                    {"started", now_ms(), run_pid_, -1, 0, instance_});
+  auto failure =
+      state::write_pid_record(profile_dir_, {run_pid_, status_.pid_start_time, instance_});
+  if (!failure) {
+    failure = state::record_observation(state_dir_, name_,
+                                        {.event = state::Observation::Event::started,
+                                         .at_ms = started_wall_ms_,
+                                         .pid = run_pid_,
+                                         .instance = instance_});
   }
-  if (!err.empty()) report_error(err);
+  if (failure) report_error(failure->line);
 }
 
 void Supervisor::record_exited(const ExitInfo& exit) {
   if (profile_dir_.empty()) return;
   ::unlink(state::pid_record_path(profile_dir_).c_str());
-  auto err = state::record_observation(
-      state_dir_, name_, {"exited", exit.at_ms, last_run_pid_, exit.code, exit.signal, instance_});
-  if (!err.empty()) report_error(err);
+  if (auto failure = state::record_observation(state_dir_, name_,
+                                               {.event = state::Observation::Event::exited,
+                                                .at_ms = exit.at_ms,
+                                                .pid = run_pid_,
+                                                .code = exit.code,
+                                                .signal = exit.signal,
+                                                .instance = instance_})) {
+    report_error(failure->line);
+  }
 }
 
 // ---- event sources -------------------------------------------------------------
@@ -602,100 +714,79 @@ void Supervisor::on_sigchld() {
   int ws = 0;
   pid_t pid;
   while ((pid = ::waitpid(-1, &ws, WNOHANG)) > 0) {
-    last_wait_status_ = ws;
     if (pid == run_pid_) {
-      dispatch(Event::run_died);
+      post(Ev::run_died, {.exit = {.code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1,
+                                   .signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
+                                   .at_ms = now_ms()}});
     } else if (pid == finish_pid_) {
-      dispatch(Event::finish_died);
-    } else if (pid == health_pid_) {
-      health_wait_status_ = ws;
-      dispatch(Event::health_done);
-    }
-  }
-}
-
-void Supervisor::deliver_signal(int sig) {
-  if (run_pid_ > 0) ::kill(run_pid_, sig);
-}
-
-namespace {
-
-// Control letters that change intent are events of the table; the others
-// pass a signal to the service.
-struct ControlLetter {
-  char letter;
-  std::optional<Supervisor::Event> event;
-  int signal;
-};
-
-constexpr std::array<ControlLetter, 15> kControlLetters{{
-    {control::kUp, Supervisor::Event::want_up, 0},
-    {control::kDown, Supervisor::Event::want_down, 0},
-    {control::kOnce, Supervisor::Event::want_once, 0},
-    {control::kExit, Supervisor::Event::exit, 0},
-    {control::kRestart, Supervisor::Event::restart, 0},
-    {control::kTerm, std::nullopt, SIGTERM},
-    {control::kKill, std::nullopt, SIGKILL},
-    {control::kHup, std::nullopt, SIGHUP},
-    {control::kInt, std::nullopt, SIGINT},
-    {control::kQuit, std::nullopt, SIGQUIT},
-    {control::kAlarm, std::nullopt, SIGALRM},
-    {control::kUsr1, std::nullopt, SIGUSR1},
-    {control::kUsr2, std::nullopt, SIGUSR2},
-    {control::kStop, std::nullopt, SIGSTOP},
-    {control::kCont, std::nullopt, SIGCONT},
-}};
-
-}  // namespace
-
-void Supervisor::on_control_byte(char byte) {
-  if (byte == '\n') return;
-  for (const auto& c : kControlLetters) {
-    if (c.letter != byte) continue;
-    if (c.event) {
-      dispatch(*c.event);
+      post(Ev::finish_died, {.wait_status = ws});
     } else {
-      deliver_signal(c.signal);
+      health_->reaped(pid, ws);
     }
-    return;
   }
-  char line[64];
-  std::snprintf(line, sizeof line, "control: unknown command byte 0x%02x ignored",
-                static_cast<unsigned char>(byte));
-  report_error(line);
-  publish();
+  run_queue();
 }
 
 void Supervisor::on_control_readable() {
-  char buf[256];
-  ssize_t n;
-  while ((n = ::read(control_read_.get(), buf, sizeof buf)) > 0) {
-    for (ssize_t i = 0; i < n; ++i) on_control_byte(buf[i]);
+  char buf[kControlBytesPerTurn];
+  const ssize_t n = ::read(control_read_.get(), buf, sizeof buf);
+  for (ssize_t i = 0; i < n; ++i) {
+    const char byte = buf[i];
+    if (byte == '\n') continue;
+    auto known = std::find_if(kControlLetters.begin(), kControlLetters.end(),
+                              [byte](const ControlLetter& c) { return c.letter == byte; });
+    if (known == kControlLetters.end()) {
+      if (first_unknown_control_byte_ < 0)
+        first_unknown_control_byte_ = static_cast<unsigned char>(byte);
+      ++unknown_control_bytes_;
+    } else if (known->event) {
+      post(*known->event);
+    } else if (run_pid_ > 0) {
+      ::kill(run_pid_, known->signal);
+    }
   }
+  if (unknown_control_bytes_ > 0 && !control_error_timer_.active()) report_unknown_control_bytes();
+  run_queue();
+}
+
+// The first unknown byte is said at once; the ones after it once a second at most.
+void Supervisor::report_unknown_control_bytes() {
+  if (unknown_control_bytes_ == 0) return;
+  char line[96];
+  if (first_unknown_control_byte_ >= 0 && unknown_control_bytes_ == 1) {
+    std::snprintf(line, sizeof line, "control: unknown command byte 0x%02x ignored",
+                  first_unknown_control_byte_);
+  } else {
+    std::snprintf(line, sizeof line, "control: %llu unknown command bytes ignored (first 0x%02x)",
+                  static_cast<unsigned long long>(unknown_control_bytes_),
+                  first_unknown_control_byte_);
+  }
+  unknown_control_bytes_ = 0;
+  first_unknown_control_byte_ = -1;
+  report_error(line);
+  control_error_timer_.start(kControlErrorIntervalMs);
+  run_queue();
 }
 
 void Supervisor::on_output_readable() {
   char buf[16384];
   ssize_t n;
   while ((n = ::read(output_.read.get(), buf, sizeof buf)) > 0) {
-    recent_output_.append(std::string_view(buf, size_t(n)));
-    if (auto e = output_log_->append(std::string_view(buf, size_t(n))); !e.empty()) {
-      report_error(e);
-    }
+    const std::string_view chunk(buf, size_t(n));
+    recent_output_.append(chunk);
+    if (auto failure = output_log_->append(chunk)) report_error(failure->line);
   }
+  if (dirty_ && !handling_) run_queue();
 }
 
 void Supervisor::on_ready_readable() {
   char buf[64];
-  ssize_t n = ::read(ready_read_.get(), buf, sizeof buf);
+  const ssize_t n = ::read(ready_read_.get(), buf, sizeof buf);
   if (n < 0 && errno == EAGAIN) return;
   if (n > 0 && std::memchr(buf, '\n', size_t(n)) == nullptr) return;
-  if (n > 0 && state_ == State::up) {
-    status_.ready_since_ms = now_ms();
-    publish();
-  }
   ready_watch_.close();
   ready_read_.reset();
+  if (n > 0) handle(Ev::ready);
 }
 
 }  // namespace svkit::supervise

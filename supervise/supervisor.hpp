@@ -1,18 +1,25 @@
-// One service's supervisor: a state machine driven by libuv events.
+// One service's supervisor: a state machine driven by libuv events. The whole
+// life cycle is the table kTransitions in supervisor.cpp — one row per state,
+// one cell per event, each cell a small named member function — and nothing
+// else picks a next state.
 //
-//   states: down, waiting (a start is scheduled), up (run is alive),
-//           finishing (finish is running)
-//   events: the control letters that change intent (up, down, once, exit,
-//           restart), the death of run, finish or the health check, and the
-//           timers (start, kill, finish, health interval and timeout).
+//   down       no process, nothing scheduled (shown down, halted or failed)
+//   backoff    no process, a start is scheduled
+//   up         run is alive
+//   stopping   run is alive and its death was asked for (down, restart,
+//              term, kill, an unhealthy restart)
+//   finishing  finish runs after run's death
+//   judging    a death is complete; its verdict (verdict.hpp) comes next
+//   exiting    supervise exits once run and finish are gone
 //
-// The whole behaviour is kTransitions in supervisor.cpp: one row per state,
-// one cell per event, each cell a small named member function.
+// A death goes run_died → (finishing → finish_died) → judging → one verdict
+// event → down, backoff or up again.
 #pragma once
 
 #include <sys/types.h>
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,28 +31,51 @@
 #include "../lib/uv.hpp"
 #include "config.hpp"
 #include "evidence.hpp"
+#include "health.hpp"
 #include "output_log.hpp"
-#include "restart_policy.hpp"
+#include "verdict.hpp"
 
 namespace svkit::supervise {
 
+// What an event of the table carries: each event uses the fields named for it.
+struct EventData {
+  ExitInfo exit{};      // run_died
+  int wait_status = 0;  // finish_died
+  std::string error{};  // start_failed
+  Verdict verdict{};    // the verdict events
+};
+
 class Supervisor {
  public:
-  enum class State { down, waiting, up, finishing, count };
+  enum class State { down, backoff, up, stopping, finishing, judging, exiting, count };
   enum class Event {
-    want_up,
-    want_down,
-    want_once,
+    // An operator's control letters (and SIGTERM to supervise: exit).
+    up,
+    down,
+    once,
     exit,
     restart,
+    term,
+    kill,
+    // Processes.
     run_died,
+    start_failed,
     finish_died,
-    start_timer,
-    kill_timer,
-    finish_timer,
-    health_due,
-    health_done,
-    health_timeout,
+    // Timers.
+    start_due,
+    kill_due,
+    finish_due,
+    // The service.
+    ready,
+    unhealthy,
+    // Verdicts on a death, posted while judging.
+    restart_now,
+    restart_later,
+    halt,
+    policy_stop,
+    give_up,
+    fail,
+    rest,
     count
   };
 
@@ -53,69 +83,87 @@ class Supervisor {
   Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths);
   ~Supervisor();
 
-  // Takes the lock and opens the control FIFO. Returns an error line, or
-  // empty when ready to run().
-  std::string open();
+  enum class OpenError { already_supervised, other };
+  struct OpenFailure {
+    OpenError kind;
+    std::string line;
+  };
+  // Takes the lock and opens the control FIFO.
+  std::optional<OpenFailure> open();
   // Starts the service unless `down` exists; the loop does the rest.
   void begin();
   bool finished() const { return finished_; }
 
  private:
-  using Action = void (Supervisor::*)();
-
-  void dispatch(Event event);
+  using Action = void (Supervisor::*)(const EventData&);
   static const std::array<std::array<Action, size_t(Event::count)>, size_t(State::count)>
       kTransitions;
 
+  // Events found while handling one are queued and handled right after it;
+  // the status is written once, when the queue is empty.
+  void post(Event event, EventData data = {});
+  void handle(Event event, EventData data = {});
+  void run_queue();
+
   // Cells of the table.
-  void ignore() {}
-  void up_from_down();
-  void once_from_down();
-  void down_while_down();
-  void exit_now();
-  void start_now();
-  void once_now();
-  void down_while_waiting();
-  void exit_while_waiting();
-  void up_while_running();
-  void once_while_running();
-  void down_while_up();
-  void restart_while_up();
-  void exit_while_up();
-  void down_while_finishing();
-  void exit_while_finishing();
-  void run_died();
-  void kill_timer_fired();
-  void finish_died();
-  void finish_timer_fired();
-  void run_health_check();
-  void health_finished();
-  void health_timed_out();
+  void ignore(const EventData&) {}
+  void start_wanted(const EventData&);
+  void start_once(const EventData&);
+  void start_scheduled(const EventData&);
+  void cancel_start(const EventData&);
+  void note_want_up(const EventData&);
+  void note_want_down(const EventData&);
+  void note_once(const EventData&);
+  void stop_wanted_down(const EventData&);
+  void stop_for_restart(const EventData&);
+  void term_expecting_death(const EventData&);
+  void kill_expecting_death(const EventData&);
+  void stop_for_exit(const EventData&);
+  void exit_after_finish(const EventData&);
+  void exit_now(const EventData&);
+  void run_died(const EventData&);
+  void expected_run_died(const EventData&);
+  void run_died_while_exiting(const EventData&);
+  void start_failed(const EventData&);
+  void finish_died(const EventData&);
+  void kill_group(const EventData&);
+  void kill_finish(const EventData&);
+  void mark_ready(const EventData&);
+  void restart_unhealthy(const EventData&);
+  void restart_at_once(const EventData&);
+  void restart_after_backoff(const EventData&);
+  void halt(const EventData&);
+  void stop_by_policy(const EventData&);
+  void give_up(const EventData&);
+  void fail(const EventData&);
+  void rest(const EventData&);
 
   // Steps the cells share.
   void reload_config();
-  void start_run();
-  void stop_run();
-  void after_run();
-  void leave_evidence(const std::string& slug, const std::string& reason);
-  void apply_restart_policy();
-  void schedule_start(int64_t delay_ms);
+  void start();
+  void send_down_signal();
+  void set_want(Want want, WantBy by);
+  Death record_death(const ExitInfo& exit, bool expected);
+  bool start_finish(const Death& death);
+  void conclude(const Death& death);
+  void leave_evidence(const std::string& slug, const std::string& reason, const std::string& next,
+                      pid_t pid, const std::optional<ExitInfo>& exit);
   void enter(State state, RunState shown);
-  void publish();
+  void publish() { dirty_ = true; }
+  void write_status();
   void report_error(const std::string& line);
+  void on_health_result(bool passed, uint64_t failures_in_a_row);
   // Persisted-profile hooks (DESIGN.md "Planned-stop markers", "Persisted profile state").
-  void consume_planned_stop(pid_t pid, uint64_t start_time);
+  bool consume_planned_stop(pid_t pid, uint64_t start_time);
   void record_started();
   void record_exited(const ExitInfo& exit);
 
   // Event sources.
   void on_sigchld();
   void on_control_readable();
-  void on_control_byte(char byte);
   void on_output_readable();
   void on_ready_readable();
-  void on_health_output();
-  void deliver_signal(int sig);
+  void report_unknown_control_bytes();
 
   uv_loop_t* loop_;
   std::string dir_;
@@ -130,23 +178,19 @@ class Supervisor {
 
   State state_ = State::down;
   Status status_;
-  bool exiting_ = false;
+  std::deque<std::pair<Event, EventData>> queue_;
+  bool handling_ = false;
+  bool dirty_ = false;
   bool finished_ = false;
   pid_t run_pid_ = 0;
-  pid_t last_run_pid_ = 0;
   pid_t finish_pid_ = 0;
-  int last_wait_status_ = 0;
-  int64_t last_start_mono_ = 0;
-  bool permanent_failure_ = false;
-  bool restart_requested_ = false;  // an operator's restart, or health-action restart
-  int64_t started_ms_ = 0;
+  int64_t started_mono_ms_ = 0;
+  int64_t started_wall_ms_ = 0;
+  std::optional<Death> finishing_death_;  // the death whose finish is running
   RestartHistory history_;
   OutputRing recent_output_{64 * 1024};
-  pid_t health_pid_ = 0;
-  int health_wait_status_ = 0;
-  uint64_t health_failures_ = 0;
-  std::string health_output_;
-  Pipe health_pipe_;
+  uint64_t unknown_control_bytes_ = 0;  // not yet reported
+  int first_unknown_control_byte_ = -1;
 
   UniqueFd lock_fd_;
   UniqueFd control_read_;
@@ -154,10 +198,11 @@ class Supervisor {
   Pipe output_;
   UniqueFd ready_read_;
   std::unique_ptr<OutputLog> output_log_;
+  std::unique_ptr<HealthMonitor> health_;
 
   uv::Signal sigchld_, sigterm_, sigint_;
-  uv::Readable control_watch_, output_watch_, ready_watch_, health_watch_;
-  uv::Timer start_timer_, kill_timer_, finish_timer_, health_timer_, health_timeout_timer_;
+  uv::Readable control_watch_, output_watch_, ready_watch_;
+  uv::Timer start_timer_, kill_timer_, finish_timer_, control_error_timer_;
 };
 
 }  // namespace svkit::supervise

@@ -11,9 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+
 #include "../lib/clock.hpp"
 #include "../lib/control.hpp"
 #include "../lib/fd.hpp"
@@ -34,23 +33,10 @@ void error_line(const std::string& line) {
   std::fprintf(stderr, "svctl: %s\n", line.c_str());
 }
 
-// The worse of two exit codes: the one a script most needs to see.
-int worse(int a, int b) {
-  auto rank = [](int code) {
-    switch (code) {
-      case exit_code::kOk:
-        return 0;
-      case exit_code::kNotSupervised:
-        return 1;
-      case exit_code::kTimedOut:
-        return 2;
-      case exit_code::kPermission:
-        return 3;
-      default:
-        return 4;
-    }
-  };
-  return rank(a) >= rank(b) ? a : b;
+int system_error_code(const Error& error) {
+  return error.errnum == EACCES || error.errnum == EPERM || error.errnum == EROFS
+             ? exit_code::kPermission
+             : exit_code::kSystem;
 }
 
 std::vector<std::string> all_services(const std::string& scandir) {
@@ -70,7 +56,114 @@ std::vector<std::string> all_services(const std::string& scandir) {
   return names;
 }
 
+std::string service_dir(const Context& ctx, const std::string& name) {
+  return ctx.scandir + "/" + name;
+}
+
+// May this user change the service (its control FIFO), and its profile when
+// it has one? One line and exit 4 when not; nothing else is tried.
+int check_may_change(const Context& ctx, const std::string& name) {
+  const std::string fifo = control_path(service_dir(ctx, name));
+  if (::access(fifo.c_str(), W_OK) != 0 && (errno == EACCES || errno == EPERM)) {
+    error_line(name + ": permission denied (cannot write " + fifo + ")");
+    return exit_code::kPermission;
+  }
+  const std::string profile = state::profile_dir(ctx.state_dir, name);
+  if (state::is_profile(ctx.state_dir, name) && ::access(profile.c_str(), W_OK) != 0 &&
+      (errno == EACCES || errno == EPERM || errno == EROFS)) {
+    error_line(name + ": permission denied (cannot write its profile " + profile + ")");
+    return exit_code::kPermission;
+  }
+  return exit_code::kOk;
+}
+
+int send_one(const Context& ctx, const std::string& name, char letter) {
+  const std::string dir = service_dir(ctx, name);
+  switch (send_control(dir, std::string_view(&letter, 1))) {
+    case SendResult::ok:
+      return exit_code::kOk;
+    case SendResult::not_supervised:
+      error_line(name + ": not supervised (no supervise listens in " + dir + ")");
+      return exit_code::kNotSupervised;
+    case SendResult::permission_denied:
+      error_line(name + ": permission denied on its control FIFO");
+      return exit_code::kPermission;
+    case SendResult::error:
+      break;
+  }
+  error_line(name + ": cannot send control command: " + std::strerror(errno));
+  return exit_code::kSystem;
+}
+
+// Persisted first: when the intent cannot be saved, nothing else is done.
+int persist_want(const Context& ctx, const std::string& name, bool want_up, const char* by) {
+  if (!state::is_profile(ctx.state_dir, name)) return exit_code::kOk;
+  if (auto failure = state::set_want(ctx.state_dir, name, want_up, by)) {
+    error_line(name + ": want " + (want_up ? "up" : "down") +
+               " not saved, so nothing was changed: " + failure->line);
+    return system_error_code(*failure);
+  }
+  return exit_code::kOk;
+}
+
+// Names the running instance (pid and start time) in the marker; a service
+// that is not up has nothing to mark (fine unless `required`).
+int write_marker_for(const Context& ctx, const std::string& name, bool required) {
+  const std::string dir = service_dir(ctx, name);
+  auto status = read_status(dir);
+  const char* problem = nullptr;
+  if (!is_supervised(dir) || !status) {
+    problem = "not supervised";
+  } else if (status->state != RunState::up || status->pid <= 0) {
+    problem = "not up; no planned-stop marker written";
+  }
+  std::optional<uint64_t> start_time;
+  if (!problem) {
+    start_time = process_start_time(status->pid);
+    if (!start_time || *start_time != status->pid_start_time) {
+      problem = "its process is gone; no planned-stop marker written";
+    }
+  }
+  if (problem) {
+    if (!required) return exit_code::kOk;
+    error_line(name + ": " + problem);
+    return exit_code::kNotSupervised;
+  }
+  if (auto failure = state::write_marker(dir, {status->pid, *start_time, now_ms()})) {
+    error_line(name + ": " + failure->line);
+    return system_error_code(*failure);
+  }
+  return exit_code::kOk;
+}
+
+// Runs `steps` for each name, stopping a name's steps at its first failure
+// (so a failure is one line), and returns the worst code.
+template <class Steps>
+int for_each_name(const std::vector<std::string>& names, Steps steps) {
+  int code = exit_code::kOk;
+  for (const auto& name : names) code = worse(code, steps(name));
+  return code;
+}
+
 }  // namespace
+
+int worse(int a, int b) {
+  auto rank = [](int code) {
+    switch (code) {
+      case exit_code::kOk:
+        return 0;
+      case exit_code::kNotSupervised:
+        return 1;
+      case exit_code::kTimedOut:
+        return 2;
+      case exit_code::kPermission:
+        return 3;
+      default:
+        return 4;
+    }
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
 
 bool valid_service_name(const std::string& name) {
   auto slash = name.find('/');
@@ -78,92 +171,39 @@ bool valid_service_name(const std::string& name) {
   return name.substr(slash) == "/log" && is_safe_name(name.substr(0, slash));
 }
 
-int send_letters(const Context& ctx, const std::string& letters,
-                 const std::vector<std::string>& names) {
-  int code = exit_code::kOk;
-  for (const auto& name : names) {
-    switch (send_control(ctx.scandir + "/" + name, letters)) {
-      case SendResult::ok:
-        break;
-      case SendResult::not_supervised:
-        error_line(name + ": not supervised (no supervise listens in " + ctx.scandir + "/" + name +
-                   ")");
-        code = worse(code, exit_code::kNotSupervised);
-        break;
-      case SendResult::permission_denied:
-        error_line(name + ": permission denied on its control FIFO");
-        code = worse(code, exit_code::kPermission);
-        break;
-      case SendResult::error:
-        error_line(name + ": cannot send control command: " + std::strerror(errno));
-        code = worse(code, exit_code::kSystem);
-        break;
-    }
-  }
-  return code;
+int send_letter(const Context& ctx, char letter, const std::vector<std::string>& names) {
+  return for_each_name(names, [&](const std::string& name) {
+    if (int code = check_may_change(ctx, name)) return code;
+    return send_one(ctx, name, letter);
+  });
 }
-
-namespace {
-
-int persist_want(const Context& ctx, const std::string& name, bool want_up, const char* by) {
-  if (!state::is_profile(ctx.state_dir, name)) return exit_code::kOk;
-  if (auto err = state::set_want(ctx.state_dir, name, want_up, by); !err.empty()) {
-    error_line(name + ": cannot persist want=" + (want_up ? "up" : "down") + ": " + err);
-    return exit_code::kSystem;
-  }
-  return exit_code::kOk;
-}
-
-// Names the running instance (pid and start time) in the marker; a service
-// that is not up has nothing to mark.
-int write_marker_for(const Context& ctx, const std::string& name, bool required) {
-  const std::string dir = ctx.scandir + "/" + name;
-  auto status = is_supervised(dir) ? read_status(dir) : std::nullopt;
-  if (!status) {
-    if (required) error_line(name + ": not supervised");
-    return required ? exit_code::kNotSupervised : exit_code::kOk;
-  }
-  if (status->state != RunState::up || status->pid <= 0) {
-    if (required) error_line(name + ": not up; no planned-stop marker written");
-    return required ? exit_code::kNotSupervised : exit_code::kOk;
-  }
-  const auto start_time = process_start_time(status->pid);
-  if (!start_time || *start_time != status->pid_start_time) {
-    if (required) error_line(name + ": its process is gone; no planned-stop marker written");
-    return required ? exit_code::kNotSupervised : exit_code::kOk;
-  }
-  if (auto err = state::write_marker(dir, {status->pid, *start_time, now_ms()}); !err.empty()) {
-    error_line(name + ": " + err);
-    return errno == EACCES ? exit_code::kPermission : exit_code::kSystem;
-  }
-  return exit_code::kOk;
-}
-
-}  // namespace
 
 int up(const Context& ctx, const std::vector<std::string>& names) {
-  int code = exit_code::kOk;
-  for (const auto& name : names) {
-    code = worse(code, persist_want(ctx, name, true, "svctl up"));
-    code = worse(code, send_letters(ctx, "u", {name}));
-  }
-  return code;
+  return for_each_name(names, [&](const std::string& name) {
+    if (int code = check_may_change(ctx, name)) return code;
+    if (int code = persist_want(ctx, name, true, state::by::kSvctlUp)) return code;
+    return send_one(ctx, name, control::kUp);
+  });
 }
 
 int down(const Context& ctx, const std::vector<std::string>& names) {
-  int code = exit_code::kOk;
-  for (const auto& name : names) {
-    code = worse(code, write_marker_for(ctx, name, false));
-    code = worse(code, persist_want(ctx, name, false, "svctl down"));
-    code = worse(code, send_letters(ctx, "d", {name}));
-  }
-  return code;
+  return for_each_name(names, [&](const std::string& name) {
+    if (int code = check_may_change(ctx, name)) return code;
+    // The marker first: it is the one step that can be taken back.
+    if (int code = write_marker_for(ctx, name, false)) return code;
+    if (int code = persist_want(ctx, name, false, state::by::kSvctlDown)) {
+      ::unlink(state::marker_path(service_dir(ctx, name)).c_str());
+      return code;
+    }
+    return send_one(ctx, name, control::kDown);
+  });
 }
 
 int mark_stop(const Context& ctx, const std::vector<std::string>& names) {
-  int code = exit_code::kOk;
-  for (const auto& name : names) code = worse(code, write_marker_for(ctx, name, true));
-  return code;
+  return for_each_name(names, [&](const std::string& name) {
+    if (int code = check_may_change(ctx, name)) return code;
+    return write_marker_for(ctx, name, true);
+  });
 }
 
 namespace {
@@ -180,11 +220,24 @@ std::string shell_quote(const std::string& word) {
   return out + "'";
 }
 
+Failure stage_profile(const std::string& staging, const std::vector<std::string>& command) {
+  std::string run = "#!/bin/sh\nexec";
+  for (const auto& word : command) run += " " + shell_quote(word);
+  run += "\n";
+  if (auto failure = make_dirs(staging + "/service")) return failure;
+  if (auto failure = write_file_atomic(staging + "/service/run", run, Durability::durable, 0755)) {
+    return failure;
+  }
+  state::ProfileState fresh{
+      .want_up = true, .updated_at = rfc3339(now_ms()), .by = state::by::kSvctlAdd};
+  return state::write_profile_state(staging + "/state.json", fresh);
+}
+
 }  // namespace
 
 int add(const Context& ctx, const std::string& name, const std::vector<std::string>& command) {
-  if (name.find('/') != std::string::npos) {
-    error_line("\"" + name + "\" is not a profile name");
+  if (!is_safe_name(name)) {
+    error_line("\"" + name + "\" is not a profile name (UTF-8, no '/', no leading dot)");
     return exit_code::kUsage;
   }
   const std::string profile = state::profile_dir(ctx.state_dir, name);
@@ -192,42 +245,27 @@ int add(const Context& ctx, const std::string& name, const std::vector<std::stri
     error_line(name + ": a profile of that name exists already (svctl remove it first)");
     return exit_code::kUsage;
   }
-  if (path_exists(ctx.scandir + "/" + name)) {
+  if (path_exists(service_dir(ctx, name))) {
     error_line(name + ": the scandir already has a service of that name");
     return exit_code::kUsage;
   }
-  std::string run = "#!/bin/sh\nexec";
-  for (const auto& word : command) run += " " + shell_quote(word);
-  run += "\n";
   // Built aside and renamed, so reconcile never sees half a profile.
   const std::string staging = state::profiles_dir(ctx.state_dir) + "/." + name + ".new";
   std::error_code ignored;
   std::filesystem::remove_all(staging, ignored);
-  std::string err;
-  if (!make_dirs(staging + "/service")) {
-    err = "cannot create " + staging + "/service: " + std::strerror(errno);
+  Failure failure = stage_profile(staging, command);
+  if (!failure && ::rename(staging.c_str(), profile.c_str()) != 0) {
+    failure = errno_error("cannot rename " + staging);
   }
-  if (err.empty()) err = write_file_atomic(staging + "/service/run", run, true);
-  if (err.empty() && ::chmod((staging + "/service/run").c_str(), 0755) != 0) {
-    err = std::string("chmod: ") + std::strerror(errno);
-  }
-  state::ProfileState fresh;
-  fresh.want_up = true;
-  fresh.by = "svctl add";
-  fresh.updated_at = rfc3339(now_ms());
-  if (err.empty()) err = state::write_profile_state(staging + "/state.json", fresh);
-  if (err.empty() && ::rename(staging.c_str(), profile.c_str()) != 0) {
-    err = "cannot rename " + staging + ": " + std::strerror(errno);
-  }
-  if (!err.empty()) {
+  if (failure) {
     std::filesystem::remove_all(staging, ignored);
-    error_line(name + ": " + err);
-    return exit_code::kSystem;
+    error_line(name + ": not added: " + failure->line);
+    return system_error_code(*failure);
   }
-  if (auto slot_err = state::build_slot(ctx.scandir, profile + "/service", name, true);
-      !slot_err.empty()) {
-    error_line(name + ": profile saved, but " + slot_err);
-    return exit_code::kSystem;
+  if (auto slot = state::build_slot(ctx.scandir, profile + "/service", name, true)) {
+    error_line(name +
+               ": profile saved (it starts at the next boot), but no slot now: " + slot->line);
+    return system_error_code(*slot);
   }
   state::request_rescan(ctx.rundir);
   return exit_code::kOk;
@@ -238,19 +276,20 @@ int remove(const Context& ctx, const std::string& name) {
     error_line(name + ": no such profile in " + state::profiles_dir(ctx.state_dir));
     return exit_code::kNotSupervised;
   }
-  const std::string slot = ctx.scandir + "/" + name;
+  if (int code = check_may_change(ctx, name)) return code;
+  const std::string slot = service_dir(ctx, name);
   if (is_supervised(slot)) {
-    write_marker_for(ctx, name, false);
-    send_letters(ctx, "d", {name});
+    if (int code = write_marker_for(ctx, name, false)) return code;
+    if (int code = send_one(ctx, name, control::kDown)) return code;
     // Bounded: a service that will not stop is SIGKILLed by its timeout-kill.
-    wait_for(ctx, "down", 60'000, {name});
+    if (int code = wait_for(ctx, "down", 60'000, {name})) return code;
   }
   std::error_code ec;
   std::filesystem::remove_all(slot, ec);
   if (!ec) std::filesystem::remove_all(state::profile_dir(ctx.state_dir, name), ec);
   if (ec) {
     error_line(name + ": cannot delete: " + ec.message());
-    return exit_code::kSystem;
+    return system_error_code(Error{ec.message(), ec.value()});
   }
   state::request_rescan(ctx.rundir);
   return exit_code::kOk;
@@ -259,19 +298,16 @@ int remove(const Context& ctx, const std::string& name) {
 int stat(const Context& ctx, const std::vector<std::string>& names, bool json) {
   const bool listing = names.empty();
   const auto targets = listing ? all_services(ctx.scandir) : names;
-  if (listing && !is_directory(ctx.scandir)) {
-    error_line("scandir " + ctx.scandir + " does not exist");
-    return exit_code::kSystem;
-  }
   const int64_t now = now_ms();
   int code = exit_code::kOk;
   nlohmann::json array = nlohmann::json::array();
   std::string text;
   for (const auto& name : targets) {
-    const std::string dir = ctx.scandir + "/" + name;
-    std::string error;
+    const std::string dir = service_dir(ctx, name);
     std::optional<Status> status;
-    if (is_supervised(dir)) status = read_status(dir, &error);
+    if (is_supervised(dir)) {
+      if (auto read = read_status(dir)) status = std::move(*read);
+    }
     if (!status) {
       if (!listing) code = worse(code, exit_code::kNotSupervised);
       if (json) {
@@ -289,7 +325,7 @@ int stat(const Context& ctx, const std::vector<std::string>& names, bool json) {
       text += stat_line(*status, now) + "\n";
     }
   }
-  if (json) text = array.dump() + "\n";
+  if (json) text = json_line(array);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return code;
 }
@@ -308,7 +344,7 @@ int wait_for(const Context& ctx, const std::string& condition, std::optional<int
              const std::vector<std::string>& names) {
   UniqueFd inotify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (!inotify) {
-    error_line(std::string("cannot watch status files: ") + std::strerror(errno));
+    error_line(errno_error("cannot watch status files").line);
     return exit_code::kSystem;
   }
   // Watch first, then read: a change between the two still wakes us. A
@@ -317,7 +353,7 @@ int wait_for(const Context& ctx, const std::string& condition, std::optional<int
   std::vector<std::string> unwatched = names;
   auto watch_status_folders = [&]() -> bool {
     std::erase_if(unwatched, [&](const std::string& name) {
-      const std::string dir = ctx.scandir + "/" + name;
+      const std::string dir = service_dir(ctx, name);
       if (::inotify_add_watch(inotify.get(), (dir + "/supervise").c_str(),
                               IN_MOVED_TO | IN_CLOSE_WRITE) >= 0) {
         return true;
@@ -326,7 +362,7 @@ int wait_for(const Context& ctx, const std::string& condition, std::optional<int
       return false;
     });
     for (const auto& name : unwatched) {
-      if (!is_directory(ctx.scandir + "/" + name)) {
+      if (!is_directory(service_dir(ctx, name))) {
         error_line(name + ": not supervised (no service directory in " + ctx.scandir + ")");
         return false;
       }
@@ -336,28 +372,27 @@ int wait_for(const Context& ctx, const std::string& condition, std::optional<int
   const int64_t deadline = timeout_ms ? monotonic_ms() + *timeout_ms : 0;
   for (;;) {
     if (!watch_status_folders()) return exit_code::kNotSupervised;
-    bool all = unwatched.empty();
+    std::vector<std::string> missing;
     for (const auto& name : names) {
-      auto s = read_status(ctx.scandir + "/" + name);
-      if (!s || !condition_holds(condition, *s)) {
-        all = false;
-        break;
-      }
+      auto s = read_status(service_dir(ctx, name));
+      if (!s || !condition_holds(condition, *s)) missing.push_back(name);
     }
-    if (all) return exit_code::kOk;
+    if (missing.empty() && unwatched.empty()) return exit_code::kOk;
     int wait_ms = -1;
     if (timeout_ms) {
       const int64_t left = deadline - monotonic_ms();
       if (left <= 0) {
+        std::string who;
+        for (const auto& name : missing) who += (who.empty() ? "" : ", ") + name;
         error_line("timed out after " + std::to_string(*timeout_ms) + " ms waiting for " +
-                   condition);
+                   condition + ": " + who);
         return exit_code::kTimedOut;
       }
       wait_ms = static_cast<int>(std::min<int64_t>(left, 1 << 30));
     }
     pollfd pfd{inotify.get(), POLLIN, 0};
     if (::poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
-      error_line(std::string("poll: ") + std::strerror(errno));
+      error_line(errno_error("poll").line);
       return exit_code::kSystem;
     }
     char events[4096];
@@ -370,11 +405,12 @@ int scan(const Context& ctx) {
   const std::string fifo = svscan_control_path(ctx.rundir);
   UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
-    error_line("svscan is not running (cannot open " + fifo + ": " + std::strerror(errno) + ")");
-    return errno == EACCES ? exit_code::kPermission : exit_code::kNotSupervised;
+    const int err = errno;
+    error_line("svscan is not running (cannot open " + fifo + ": " + std::strerror(err) + ")");
+    return err == EACCES ? exit_code::kPermission : exit_code::kNotSupervised;
   }
   if (::write(fd.get(), "a", 1) != 1) {
-    error_line(std::string("cannot ask svscan to rescan: ") + std::strerror(errno));
+    error_line(errno_error("cannot ask svscan to rescan").line);
     return exit_code::kSystem;
   }
   return exit_code::kOk;

@@ -19,17 +19,21 @@ constexpr int kPermission = 4;
 constexpr int kSystem = 111;
 }  // namespace exit_code
 
+// The worse of two exit codes: the one a script most needs to see.
+int worse(int a, int b);
+
 struct Context {
   std::string scandir;
   std::string rundir;
   std::string state_dir;
 };
 
-int send_letters(const Context& ctx, const std::string& letters,
-                 const std::vector<std::string>& names);
-// up and down also persist `want` for a persisted profile; down first writes
-// the planned-stop marker for the instance it stops.
+// Each changing command first checks that the user may change the service
+// (exit 4 at once when not); up and down persist `want` for a persisted
+// profile before anything else, and change nothing when that fails.
+int send_letter(const Context& ctx, char letter, const std::vector<std::string>& names);
 int up(const Context& ctx, const std::vector<std::string>& names);
+// The planned-stop marker for the instance it stops, want down, then the stop.
 int down(const Context& ctx, const std::vector<std::string>& names);
 int mark_stop(const Context& ctx, const std::vector<std::string>& names);
 // Dynamic profiles: STATE/profiles/NAME/{service/run,state.json} and a slot.

@@ -3,31 +3,62 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 
+#include "../lib/control.hpp"
+#include "../lib/files.hpp"
 #include "../lib/paths.hpp"
 #include "commands.hpp"
 
 namespace {
 
+using namespace svkit::svctl;
+
 struct LetterCommand {
   const char* name;
-  const char* letters;
+  char letter;
   const char* help;
 };
 
 constexpr LetterCommand kLetterCommands[] = {
-    {"once", "o", "start it once, do not restart it"},
-    {"restart", "r", "stop it with its down-signal; it comes back up"},
-    {"term", "t", "send SIGTERM"},
-    {"kill", "k", "send SIGKILL"},
-    {"hup", "h", "send SIGHUP"},
+    {"once", svkit::control::kOnce, "start it once, do not restart it"},
+    {"restart", svkit::control::kRestart, "stop it with its down-signal; it comes back up"},
+    {"term", svkit::control::kTerm, "send SIGTERM (an operator's stop: it comes back up)"},
+    {"kill", svkit::control::kKill, "send SIGKILL (an operator's stop: it comes back up)"},
+    {"hup", svkit::control::kHup, "send SIGHUP"},
 };
+
+int usage_error(std::string line) {
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::fprintf(stderr, "svctl: %s\n", line.c_str());
+  return exit_code::kUsage;
+}
+
+std::string command_list(const CLI::App& app) {
+  std::string list;
+  for (const auto* sub : app.get_subcommands({})) {
+    list += (list.empty() ? "" : ", ") + sub->get_name();
+  }
+  return list;
+}
+
+// The first word that is neither an option nor an option's value: the command.
+std::string command_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "-s" || word == "--scandir" || word == "--state-dir") {
+      ++i;
+    } else if (!word.starts_with('-')) {
+      return word;
+    }
+  }
+  return {};
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace svkit::svctl;
   ::signal(SIGPIPE, SIG_IGN);
   const auto paths = svkit::Paths::from_environment();
   Context ctx{paths.scandir, paths.rundir, paths.state_dir};
@@ -39,11 +70,12 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> names;
   std::function<int()> action;
+  bool uses_scandir = true;
   for (const auto& command : kLetterCommands) {
     auto* sub = app.add_subcommand(command.name, command.help);
     sub->add_option("names", names, "services")->required();
-    sub->callback([&, letters = command.letters] {
-      action = [&, letters] { return send_letters(ctx, letters, names); };
+    sub->callback([&, letter = command.letter] {
+      action = [&, letter] { return send_letter(ctx, letter, names); };
     });
   }
 
@@ -68,7 +100,6 @@ int main(int argc, char** argv) {
   add_cmd->add_option("command", command, "the command the service execs")->required();
   add_cmd->positionals_at_end();
   add_cmd->callback([&] {
-    names = {profile_name};
     if (!command.empty() && command.front() == "--") command.erase(command.begin());
     action = [&] { return add(ctx, profile_name, command); };
   });
@@ -86,38 +117,64 @@ int main(int argc, char** argv) {
   stat_cmd->callback([&] { action = [&] { return stat(ctx, names, json); }; });
 
   std::string condition;
-  int64_t timeout = -1;
+  std::string timeout_text;
   auto* wait_cmd = app.add_subcommand("wait", "block until every named service is up/down/ready");
-  wait_cmd->add_option("condition", condition, "up, down or ready")
-      ->required()
-      ->check(CLI::IsMember({"up", "down", "ready"}));
-  wait_cmd->add_option("-t,--timeout", timeout, "give up after MS milliseconds (exit 3)")
-      ->check(CLI::NonNegativeNumber);
+  wait_cmd->add_option("condition", condition, "up, down or ready")->required();
+  wait_cmd->add_option("-t,--timeout", timeout_text, "give up after MS milliseconds (exit 3)");
   wait_cmd->add_option("names", names, "services")->required();
   wait_cmd->callback([&] {
-    action = [&] {
-      return wait_for(ctx, condition, timeout >= 0 ? std::optional<int64_t>(timeout) : std::nullopt,
-                      names);
+    action = [&]() -> int {
+      if (condition != "up" && condition != "down" && condition != "ready") {
+        return usage_error("wait: \"" + condition + "\" is not up, down or ready");
+      }
+      std::optional<int64_t> timeout;
+      if (!timeout_text.empty()) {
+        int64_t ms = -1;
+        auto [end, ec] =
+            std::from_chars(timeout_text.data(), timeout_text.data() + timeout_text.size(), ms);
+        if (ec != std::errc() || end != timeout_text.data() + timeout_text.size() || ms < 0) {
+          return usage_error("wait: -t \"" + timeout_text +
+                             "\" is not a whole number of milliseconds");
+        }
+        timeout = ms;
+      }
+      return wait_for(ctx, condition, timeout, names);
     };
   });
 
   auto* scan_cmd = app.add_subcommand("scan", "make svscan rescan the scandir now");
-  scan_cmd->callback([&] { action = [&] { return scan(ctx); }; });
+  scan_cmd->callback([&] {
+    uses_scandir = false;
+    action = [&] { return scan(ctx); };
+  });
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "svctl: %s\n", e.what());
-    return exit_code::kUsage;
+    const std::string word = command_word(argc, argv);
+    if (!word.empty() &&
+        app.get_subcommands({}).end() ==
+            std::find_if(app.get_subcommands({}).begin(), app.get_subcommands({}).end(),
+                         [&](const CLI::App* s) { return s->get_name() == word; })) {
+      return usage_error("unknown command \"" + word + "\"; commands: " + command_list(app));
+    }
+    if (word.empty() && argc <= 1) {
+      return usage_error("no command; commands: " + command_list(app));
+    }
+    return usage_error(e.what());
   }
   for (const auto& name : names) {
     if (!valid_service_name(name)) {
-      std::fprintf(stderr, "svctl: \"%s\" is not a service name (no '/', '..' or leading dot)\n",
-                   name.c_str());
-      return exit_code::kUsage;
+      return usage_error("\"" + name +
+                         "\" is not a service name (UTF-8, no '/' or '..', no "
+                         "leading dot)");
     }
+  }
+  if (uses_scandir && !svkit::is_directory(ctx.scandir)) {
+    std::fprintf(stderr, "svctl: scandir %s does not exist\n", ctx.scandir.c_str());
+    return exit_code::kSystem;
   }
   return action ? action() : exit_code::kUsage;
 }

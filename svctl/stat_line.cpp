@@ -36,17 +36,16 @@ std::string stat_line(const Status& s, int64_t now) {
   std::string line = s.name + ": " + state_head(s, now);
   auto add = [&line](const std::string& part) { line += ", " + part; };
   const bool running = s.state == RunState::up || s.state == RunState::finish;
-  if (s.state == RunState::up && s.ready_since_ms > 0) add("ready");
-  if (s.state == RunState::up && s.ready_since_ms == 0) add("not ready");
-  if (s.state == RunState::up && (s.health == "healthy" || s.health == "unhealthy")) {
-    add(s.health);
-  }
-  if (s.state == RunState::down && s.normally_up) add("normally up");
-  if (running && !s.normally_up) add("normally down");
-  if (running != s.want_up || s.want_up != s.normally_up || s.state == RunState::halted ||
+  const bool want_up = s.want == Want::up;
+  if (s.state == RunState::up) add(s.ready_since_ms > 0 ? "ready" : "not ready");
+  if (s.state == RunState::up && s.health == Health::healthy) add("healthy");
+  if (s.state == RunState::up && s.health == Health::unhealthy) add("unhealthy");
+  if (s.state == RunState::down && s.normally == Want::up) add("normally up");
+  if (running && s.normally == Want::down) add("normally down");
+  if (running != want_up || s.want != s.normally || s.state == RunState::halted ||
       s.state == RunState::failed || s.state == RunState::backoff) {
-    add(std::string(s.want_up ? "want up" : "want down") +
-        (s.want_by == "operator" ? " (operator)" : ""));
+    add(std::string(want_up ? "want up" : "want down") +
+        (s.want_by == WantBy::operator_action ? " (operator)" : ""));
   }
   if (running || s.restarts > 0 || s.state != RunState::down) {
     add("restarts " + std::to_string(s.restarts));

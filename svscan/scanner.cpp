@@ -36,7 +36,7 @@ Scanner::Scanner(uv_loop_t* loop, std::string scandir, std::string rundir, uint6
 
 std::string Scanner::open() {
   if (!is_directory(scandir_)) return "scandir " + scandir_ + " is not a directory";
-  if (!make_dirs(rundir_)) return "cannot create run dir " + rundir_ + ": " + std::strerror(errno);
+  if (auto failure = make_dirs(rundir_)) return failure->line;
   const std::string lock = rundir_ + "/svscan.lock";
   lock_fd_.reset(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!lock_fd_ || ::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -106,7 +106,8 @@ void Scanner::scan() {
 }
 
 pid_t Scanner::start_supervise(const std::string& dir, int stdin_fd, int stdout_fd) {
-  SpawnRequest request{{supervise_path_, dir}, {}, {}, {{0, stdin_fd}}, false};
+  SpawnRequest request{
+      .argv = {supervise_path_, dir}, .fds = {{0, stdin_fd}}, .new_session = false};
   if (stdout_fd != kInherit) request.fds.push_back({1, stdout_fd});
   auto result = spawn(request);
   if (result.pid < 0) {

@@ -51,7 +51,7 @@ Sandbox::Sandbox() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "svkit-test-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
-  for (auto dir : {"/service", "/run", "/log", "/state", "/libexec"}) make_dirs(root_ + dir);
+  for (auto dir : {"/service", "/run", "/log", "/state", "/libexec"}) (void)make_dirs(root_ + dir);
   libexec_ = root_ + "/libexec";
   for (auto program : {"supervise", "svscan", "svctl", "reconcile"}) {
     std::filesystem::create_symlink(program_path(program), libexec_ + "/" + program);
@@ -99,8 +99,8 @@ std::vector<std::string> Sandbox::env() const {
 
 void Sandbox::write(const std::string& path, const std::string& content, bool executable) {
   const std::string full = path.front() == '/' ? path : root_ + "/" + path;
-  make_dirs(dirname_of(full));
-  ASSERT_EQ(write_file_atomic(full, content, false), "");
+  ASSERT_FALSE(make_dirs(std::filesystem::path(full).parent_path().string()));
+  ASSERT_FALSE(write_file_atomic(full, content, Durability::runtime));
   if (executable) ::chmod(full.c_str(), 0755);
 }
 
@@ -117,7 +117,7 @@ void Sandbox::add_service(const std::string& name, const std::string& run_body,
 }
 
 pid_t Sandbox::start_svscan(const std::vector<std::string>& extra_args) {
-  SpawnRequest request{{program_path("svscan")}, env(), root_, {}, true};
+  SpawnRequest request{.argv = {program_path("svscan")}, .extra_env = env(), .cwd = root_};
   request.argv.insert(request.argv.end(), extra_args.begin(), extra_args.end());
   request.argv.push_back(scandir());
   auto result = spawn(request);
@@ -152,8 +152,10 @@ CommandResult Sandbox::svctl(const std::vector<std::string>& args) const {
 CommandResult Sandbox::run(const std::vector<std::string>& argv) const {
   Pipe out = make_pipe(true);
   Pipe err = make_pipe(true);
-  SpawnRequest request{
-      argv, env(), root_, {{0, -1}, {1, out.write.get()}, {2, err.write.get()}}, true};
+  SpawnRequest request{.argv = argv,
+                       .extra_env = env(),
+                       .cwd = root_,
+                       .fds = {{0, -1}, {1, out.write.get()}, {2, err.write.get()}}};
   CommandResult result;
   auto spawned = spawn(request);
   if (spawned.pid < 0) {
@@ -184,8 +186,14 @@ CommandResult Sandbox::run(const std::vector<std::string>& argv) const {
   return result;
 }
 
+std::optional<Status> status_at(const std::string& service_dir) {
+  auto status = read_status(service_dir);
+  if (!status) return std::nullopt;
+  return *status;
+}
+
 std::optional<Status> Sandbox::status(const std::string& name) const {
-  return read_status(service_dir(name));
+  return status_at(service_dir(name));
 }
 
 std::string Sandbox::describe(const std::string& name) const {
@@ -230,7 +238,8 @@ bool process_alive(pid_t pid) {
 }
 
 std::string read_text(const std::string& path) {
-  return read_file(path).value_or("");
+  auto text = read_small_file(path, size_t(1) << 30);
+  return text ? *text : std::string();
 }
 
 }  // namespace svkit::test

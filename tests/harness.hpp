@@ -81,6 +81,8 @@ pid_t wait_for_new_pid(const std::function<std::optional<Status>()>& read_status
                        const std::function<std::string()>& context);
 
 std::string program_path(const std::string& program);
+// The status of the service in `service_dir`, when it can be read.
+std::optional<Status> status_at(const std::string& service_dir);
 bool process_alive(pid_t pid);  // exists and is not a zombie
 bool is_zombie(pid_t pid);
 std::string read_text(const std::string& path);  // empty when missing

@@ -20,7 +20,10 @@
 
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
+#include "../lib/instance.hpp"
 #include "../lib/spawn.hpp"
+#include "../state/profile_state.hpp"
+#include "../state/runtime_record.hpp"
 #include "harness.hpp"
 
 namespace svkit::test {
@@ -34,11 +37,8 @@ const std::string kSvinit = SVKIT_TEST_SVINIT;
 bool namespaces_work() {
   static const bool works = [] {
     if (::access(kUnshare, X_OK) != 0) return false;
-    auto probe = spawn(SpawnRequest{{kUnshare, "--pid", "--fork", "--mount-proc", "true"},
-                                    {},
-                                    {},
-                                    {{0, -1}, {1, -1}, {2, -1}},
-                                    true});
+    auto probe = spawn({.argv = {kUnshare, "--pid", "--fork", "--mount-proc", "true"},
+                        .fds = {{0, -1}, {1, -1}, {2, -1}}});
     return probe.pid > 0 && wait_child(probe.pid) == 0;
   }();
   return works;
@@ -84,8 +84,10 @@ class Container {
     }
     argv.insert(argv.end(), {kSvinit, "--"});
     argv.insert(argv.end(), cmd.begin(), cmd.end());
-    auto started = spawn(SpawnRequest{
-        argv, environment(env), sb.root(), {{0, -1}, {1, out.get()}, {2, err.get()}}, true});
+    auto started = spawn({.argv = argv,
+                          .extra_env = environment(env),
+                          .cwd = sb.root(),
+                          .fds = {{0, -1}, {1, out.get()}, {2, err.get()}}});
     EXPECT_GT(started.pid, 0) << "cannot start unshare: " << std::strerror(started.error);
     unshare_pid_ = started.pid;
   }
@@ -123,7 +125,7 @@ class Container {
     return "/proc/" + std::to_string(init_pid()) + "/root" + path;
   }
   std::optional<Status> status(const std::string& name) {
-    return read_status(inside(sb_.service_dir(name)));
+    return status_at(inside(sb_.service_dir(name)));
   }
   CommandResult svctl(std::vector<std::string> args) {
     args.insert(args.begin(), {"-s", inside(sb_.scandir())});
@@ -131,12 +133,12 @@ class Container {
   }
   std::string err() const { return read_text(err_path_); }
 
-  void wait_up(const std::vector<std::string>& names) {
+  void wait_up(const std::vector<std::string>& names, const std::string& condition = "up") {
     for (const auto& name : names) {
       eventually([&] { return is_directory(inside(sb_.service_dir(name))); },
                  name + " in svinit's scandir", [&] { return err(); });
     }
-    std::vector<std::string> args{"wait", "up", "-t", std::to_string(kDeadline.count())};
+    std::vector<std::string> args{"wait", condition, "-t", std::to_string(kDeadline.count())};
     args.insert(args.end(), names.begin(), names.end());
     auto waited = svctl(args);
     EXPECT_EQ(waited.exit_code, 0) << waited.err << "\nsvinit:\n" << err();
@@ -172,10 +174,14 @@ class Container {
   int exit_code_ = -1;
 };
 
-// A service that writes SIGNAL into `file` when it gets it, then exits.
+// A service that writes SIGNAL into `file` when it gets it, then exits. It
+// says it is ready (notification-fd 3) once the trap is set, so a test that
+// waits for ready cannot signal it too early.
 std::string traps(const std::string& signal, const std::string& file) {
-  return "trap 'echo " + signal + " > " + file + "; exit 0' " + signal + "\nsleep 100000 &\nwait";
+  return "trap 'echo " + signal + " > " + file + "; exit 0' " + signal +
+         "\necho >&3\nsleep 100000 &\nwait";
 }
+const std::pair<const std::string, std::string> kReadyOnFd3{"notification-fd", "3"};
 
 // ---- exit codes ------------------------------------------------------------------
 
@@ -196,12 +202,13 @@ TEST(Svinit, CmdKilledBySignalGives128PlusSignal) {
 TEST(Svinit, SigtermStopsEveryServiceWithItsDownSignalBeforeTheGrace) {
   if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
   Sandbox sb;
-  add_static_service(sb, "a", traps("TERM", sb.path("a.got")));
-  add_static_service(sb, "b", traps("TERM", sb.path("b.got")));
-  add_static_service(sb, "c", traps("HUP", sb.path("c.got")), {{"down-signal", "HUP"}});
+  add_static_service(sb, "a", traps("TERM", sb.path("a.got")), {kReadyOnFd3});
+  add_static_service(sb, "b", traps("TERM", sb.path("b.got")), {kReadyOnFd3});
+  add_static_service(sb, "c", traps("HUP", sb.path("c.got")),
+                     {{"down-signal", "HUP"}, kReadyOnFd3});
   // A grace far beyond the wait below: stage 3 must end when the services do.
   Container c(sb, {}, {{"SVKIT_SERVICES_GRACETIME", "120000"}});
-  c.wait_up({"a", "b", "c"});
+  c.wait_up({"a", "b", "c"}, "ready");
   ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
   EXPECT_EQ(c.wait(kDeadline), 0) << c.err();
   EXPECT_EQ(read_text(sb.path("a.got")), "TERM\n");
@@ -214,9 +221,10 @@ TEST(Svinit, ServiceIgnoringSigtermIsKilledAfterTheGrace) {
   if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
   Sandbox sb;
   // timeout-kill 0: supervise never escalates, so only svinit's grace ends it.
-  add_static_service(sb, "stubborn", "trap '' TERM\nexec sleep 100000", {{"timeout-kill", "0"}});
+  add_static_service(sb, "stubborn", "trap '' TERM\necho >&3\nexec sleep 100000",
+                     {{"timeout-kill", "0"}, kReadyOnFd3});
   Container c(sb, {}, {{"SVKIT_SERVICES_GRACETIME", "500"}});
-  c.wait_up({"stubborn"});
+  c.wait_up({"stubborn"}, "ready");
   const auto sent = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
   EXPECT_EQ(c.wait(), 0) << c.err();
@@ -406,6 +414,35 @@ TEST(Svinit, ScandirIsAFreshTmpfsWithTheStaticServicesCopiedIn) {
 
 // ---- stage 2: hooks -----------------------------------------------------------------
 
+// The boot a real image does: svinit's stage 1 makes the instance id,
+// reconcile (a cont-init hook) turns the persisted profile into a slot, and
+// supervise records the start — all three under the same instance id.
+TEST(Svinit, ReconcileAsAHookBootsTheProfilesUnderSvinitsInstanceId) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_hook(sb, "10-reconcile", "exec \"$SVKIT_LIBEXEC/reconcile\"");
+  const std::string profile = sb.state_dir() + "/profiles/coder";
+  sb.write(profile + "/service/run", "#!/bin/sh\nexec sleep 100000\n", true);
+  sb.write(profile + "/state.json",
+           R"({"schema": 1, "want": "up", "updated_at": "2026-11-26T21:00:00Z", "by": "test"})");
+  Container c(sb, {});
+  c.wait_up({"coder"});
+  const std::string instance = read_instance_id(sb.rundir());
+  ASSERT_EQ(instance.size(), 32u) << c.err();
+  EXPECT_NE(c.err().find("stage 1: instance " + instance), std::string::npos) << c.err();
+  eventually([&] { return state::read_pid_record(profile).has_value(); }, "supervise's pid record");
+  EXPECT_EQ(state::read_pid_record(profile)->instance, instance);
+  auto state = state::read_profile_state(profile + "/state.json");
+  ASSERT_TRUE(state.state.last) << state.error;
+  EXPECT_EQ(state.state.last->instance, instance);
+  EXPECT_NE(read_text(sb.state_dir() + "/logs/boot.log")
+                .find("profile=coder prior_state=up "
+                      "action=started"),
+            std::string::npos);
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
+
 TEST(Svinit, HooksRunInNameOrderAfterStage1AndBeforeCmd) {
   if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
   Sandbox sb;
@@ -506,13 +543,13 @@ TEST(SvinitBadInput, UnwritableRundirOrScandirIs111WithOneLine) {
   sb.write("a-file", "not a folder\n");
   Container rundir(sb, {"/bin/true"}, {{"SVKIT_RUNDIR", sb.path("a-file/run")}});
   EXPECT_EQ(rundir.wait(), 111);
-  EXPECT_EQ(lines_with(rundir.err(), "cannot create run dir " + sb.path("a-file/run")), 1u)
+  EXPECT_EQ(lines_with(rundir.err(), "run dir " + sb.path("a-file/run") + " is not usable"), 1u)
       << rundir.err();
   EXPECT_EQ(lines_with(rundir.err(), ""), 1u) << rundir.err();
 
   Container scandir(sb, {"/bin/true"}, {{"SVKIT_SCANDIR", sb.path("a-file")}});
   EXPECT_EQ(scandir.wait(), 111);
-  EXPECT_EQ(lines_with(scandir.err(), "scandir " + sb.path("a-file") + " is not a directory"), 1u)
+  EXPECT_EQ(lines_with(scandir.err(), "scandir " + sb.path("a-file") + " is not usable"), 1u)
       << scandir.err();
   EXPECT_EQ(lines_with(scandir.err(), ""), 1u) << scandir.err();
 }

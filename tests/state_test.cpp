@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "../lib/files.hpp"
+#include "../lib/instance.hpp"
 #include "../lib/proc.hpp"
 #include "../reconcile/reconciler.hpp"
 #include "../state/planned_stop.hpp"
@@ -20,9 +21,9 @@ TEST(ProfileStateFile, RoundTripsAndIsDurablyReplaced) {
   s.want_up = false;
   s.by = "svctl down";
   s.updated_at = "2026-11-26T21:00:00Z";
-  s.last = Observation{"exited", 5, 42, 0, 0, "abc"};
+  s.last = Observation{Observation::Event::exited, 5, 42, 0, 0, "abc"};
   const std::string path = sb.path("state.json");
-  ASSERT_EQ(write_profile_state(path, s), "");
+  ASSERT_FALSE(write_profile_state(path, s));
   auto read = read_profile_state(path);
   ASSERT_EQ(read.outcome, ReadOutcome::ok) << read.error;
   EXPECT_EQ(read.state, s);
@@ -56,27 +57,30 @@ TEST(ProfileStateFile, EveryKindOfBadFileIsANamedErrorAndWantDown) {
 
 TEST(ProfileStateFile, WantAndObservationDoNotOverwriteEachOther) {
   test::Sandbox sb;
-  make_dirs(sb.state_dir() + "/profiles/p/service");
-  ASSERT_EQ(set_want(sb.state_dir(), "p", true, "svctl add"), "");
-  ASSERT_EQ(record_observation(sb.state_dir(), "p", {"started", 1, 10, -1, 0, "i1"}), "");
-  ASSERT_EQ(set_want(sb.state_dir(), "p", false, "svctl down"), "");
-  ASSERT_EQ(record_observation(sb.state_dir(), "p", {"exited", 2, 10, -1, 15, "i1"}), "");
+  (void)make_dirs(sb.state_dir() + "/profiles/p/service");
+  ASSERT_FALSE(set_want(sb.state_dir(), "p", true, by::kSvctlAdd));
+  ASSERT_FALSE(
+      record_observation(sb.state_dir(), "p", {Observation::Event::started, 1, 10, -1, 0, "i1"}));
+  ASSERT_FALSE(set_want(sb.state_dir(), "p", false, by::kSvctlDown));
+  ASSERT_FALSE(
+      record_observation(sb.state_dir(), "p", {Observation::Event::exited, 2, 10, -1, 15, "i1"}));
   auto read = read_profile_state(state_file(sb.state_dir(), "p"));
   ASSERT_EQ(read.outcome, ReadOutcome::ok);
   EXPECT_FALSE(read.state.want_up);
   EXPECT_EQ(read.state.by, "svctl down");
   ASSERT_TRUE(read.state.last);
-  EXPECT_EQ(read.state.last->event, "exited");
+  EXPECT_EQ(read.state.last->event, Observation::Event::exited);
   EXPECT_EQ(read.state.last->signal, 15);
 }
 
 TEST(ProfileStateFile, AnObservationNeverInventsOrRepairsAnIntent) {
   test::Sandbox sb;
-  make_dirs(sb.state_dir() + "/profiles/p/service");
-  ASSERT_EQ(record_observation(sb.state_dir(), "p", {"started", 1, 10, -1, 0, "i"}), "");
+  (void)make_dirs(sb.state_dir() + "/profiles/p/service");
+  const Observation started{Observation::Event::started, 1, 10, -1, 0, "i"};
+  ASSERT_FALSE(record_observation(sb.state_dir(), "p", started));
   EXPECT_FALSE(path_exists(state_file(sb.state_dir(), "p")));
   sb.write(state_file(sb.state_dir(), "p"), "garbage");
-  ASSERT_EQ(record_observation(sb.state_dir(), "p", {"started", 1, 10, -1, 0, "i"}), "");
+  ASSERT_FALSE(record_observation(sb.state_dir(), "p", started));
   EXPECT_EQ(test::read_text(state_file(sb.state_dir(), "p")), "garbage");
 }
 
@@ -94,7 +98,8 @@ TEST_F(MarkerRules, MatchingPidAndStartTimeIsAnOperatorStop) {
 }
 
 TEST_F(MarkerRules, NoMarkerMeansSignalInitiated) {
-  EXPECT_EQ(judge_marker(std::nullopt, 42, 777, now), MarkerVerdict::absent);
+  EXPECT_EQ(judge_marker(Error{"gone", ENOENT}, 42, 777, now), MarkerVerdict::absent);
+  EXPECT_EQ(judge_marker(Error{"a FIFO", EINVAL}, 42, 777, now), MarkerVerdict::malformed);
 }
 
 TEST_F(MarkerRules, OlderThanSixtySecondsIsExpired) {
@@ -130,12 +135,55 @@ TEST(PidRecords, LiveOnlyForThisInstanceThisPidAndThisStartTime) {
   EXPECT_FALSE(is_live({self, start, ""}, "")) << "no instance id at all";
 }
 
-TEST(InstanceId, CreatedOnceThenRead) {
+TEST(InstanceId, CreatedOnceThenReadAndFreshWhenAsked) {
   test::Sandbox sb;
-  const std::string id = ensure_instance_id(sb.rundir());
+  const std::string id = *ensure_instance_id(sb.rundir());
   EXPECT_EQ(id.size(), 32u);
-  EXPECT_EQ(ensure_instance_id(sb.rundir()), id);
+  EXPECT_EQ(*ensure_instance_id(sb.rundir()), id);
   EXPECT_EQ(read_instance_id(sb.rundir()), id);
+  const std::string fresh = *write_fresh_instance_id(sb.rundir());
+  EXPECT_NE(fresh, id);
+  EXPECT_EQ(read_instance_id(sb.rundir()), fresh);
+}
+
+// Two processes at once on one profile: an operator flipping `want`, and
+// supervise recording observations. Each re-reads the file after its own
+// write: without the profile lock the other's read-modify-write can put back
+// a stale value (a lost update), and one of them sees it.
+TEST(ProfileStateFile, TwoWritersInTwoProcessesLoseNoUpdate) {
+  test::Sandbox sb;
+  (void)(void)make_dirs(sb.state_dir() + "/profiles/p/service");
+  ASSERT_FALSE(set_want(sb.state_dir(), "p", true, by::kSvctlAdd));
+  const std::string path = state_file(sb.state_dir(), "p");
+  constexpr int kRounds = 300;
+  auto operator_process = [&] {
+    for (int i = 0; i < kRounds; ++i) {
+      const bool want = i % 2 == 0;
+      if (set_want(sb.state_dir(), "p", want, by::kSvctlUp)) return 2;
+      if (read_profile_state(path).state.want_up != want) return 1;
+    }
+    return 0;
+  };
+  auto supervise_process = [&] {
+    for (int i = 1; i <= kRounds; ++i) {
+      if (record_observation(sb.state_dir(), "p",
+                             {Observation::Event::started, i, pid_t(i), -1, 0, "inst"})) {
+        return 2;
+      }
+      auto read = read_profile_state(path);
+      if (!read.state.last || read.state.last->pid < i) return 1;
+    }
+    return 0;
+  };
+  const pid_t a = ::fork();
+  if (a == 0) ::_exit(operator_process());
+  const pid_t b = ::fork();
+  if (b == 0) ::_exit(supervise_process());
+  EXPECT_EQ(test::wait_child(a), 0) << "the operator's want was overwritten by a stale copy";
+  EXPECT_EQ(test::wait_child(b), 0) << "an observation was overwritten by a stale copy";
+  auto final_state = read_profile_state(path);
+  ASSERT_EQ(final_state.outcome, ReadOutcome::ok);
+  EXPECT_EQ(final_state.state.last->pid, kRounds);
 }
 
 TEST(BootLog, LogfmtLineQuotesWhatNeedsIt) {
@@ -158,7 +206,7 @@ TEST(BootLog, RotatesPast256KiBKeepingOneOldFile) {
   test::Sandbox sb;
   const std::string line(1000, 'x');
   for (int i = 0; i < 600; ++i)
-    ASSERT_EQ(reconcile::append_boot_log(sb.state_dir(), line + "\n"), "");
+    ASSERT_FALSE(reconcile::append_boot_log(sb.state_dir(), line + "\n"));
   EXPECT_TRUE(path_exists(sb.state_dir() + "/logs/boot.log.1"));
   EXPECT_FALSE(path_exists(sb.state_dir() + "/logs/boot.log.2"));
   EXPECT_LE(test::read_text(sb.state_dir() + "/logs/boot.log").size(), 256u * 1024 + 1001);

@@ -1,6 +1,7 @@
 // Unit tests of every parser and file format.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,11 +9,12 @@
 #include "../lib/clock.hpp"
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
+#include "../lib/spawn.hpp"
 #include "../lib/status.hpp"
 #include "../supervise/config.hpp"
 #include "../supervise/evidence.hpp"
 #include "../supervise/output_log.hpp"
-#include "../supervise/restart_policy.hpp"
+#include "../supervise/verdict.hpp"
 #include "../svctl/commands.hpp"
 #include "../svctl/stat_line.hpp"
 #include "harness.hpp"
@@ -77,11 +79,20 @@ TEST(ConfigParsers, BadFilesKeepDefaultsAndSayWhich) {
   EXPECT_NE(errors[1].find("timeout-kill: \"soon\""), std::string::npos) << errors[1];
 }
 
-TEST(Signals, NamesRoundTrip) {
+TEST(Signals, EverySignalHasANameThatParsesBack) {
   EXPECT_EQ(parse_signal("TERM"), SIGTERM);
   EXPECT_EQ(parse_signal("SIGUSR1"), SIGUSR1);
   EXPECT_EQ(signal_name(SIGKILL), "SIGKILL");
+  EXPECT_EQ(signal_name(SIGSYS), "SIGSYS");
+  EXPECT_EQ(signal_name(SIGRTMIN + 2), "SIGRTMIN+2");
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const std::string name = signal_name(sig);
+    if (sig == 32 || sig == 33) continue;  // glibc keeps these two for itself
+    EXPECT_EQ(name.find("signal "), std::string::npos) << sig;
+    EXPECT_EQ(parse_signal(name), sig) << name;
+  }
   EXPECT_FALSE(parse_signal("SIG"));
+  EXPECT_FALSE(parse_signal("RTMIN+99"));
 }
 
 TEST(Proc, StatFieldsCountFromTheCommandName) {
@@ -99,8 +110,13 @@ TEST(Proc, StartTimeOfThisProcessIsStableAndOfNoProcessIsAbsent) {
 }
 
 TEST(Files, SafeNames) {
-  for (auto good : {"coder", "val-1", "a.b", "x_y"}) EXPECT_TRUE(is_safe_name(good)) << good;
-  for (auto bad : {"", ".", "..", ".hidden", "a/b", "a\nb"}) EXPECT_FALSE(is_safe_name(bad)) << bad;
+  for (auto good : {"coder", "val-1", "a.b", "x_y", "caf\xc3\xa9"}) {
+    EXPECT_TRUE(is_safe_name(good)) << good;
+  }
+  for (auto bad :
+       {"", ".", "..", ".hidden", "a/b", "a\nb", "bad\xff", "\xc0\xaf", "\xed\xa0\x80"}) {
+    EXPECT_FALSE(is_safe_name(bad)) << bad;
+  }
   EXPECT_FALSE(is_safe_name(std::string(256, 'a')));
   EXPECT_TRUE(svctl::valid_service_name("coder/log"));
   EXPECT_FALSE(svctl::valid_service_name("coder/../x"));
@@ -110,98 +126,109 @@ TEST(Files, SafeNames) {
 TEST(Files, AtomicWriteReplacesWholeAndLeavesNoTemp) {
   test::Sandbox sandbox;
   const std::string target = sandbox.path("f.json");
-  ASSERT_EQ(write_file_atomic(target, "one", true), "");
-  ASSERT_EQ(write_file_atomic(target, "two", false), "");
+  ASSERT_FALSE(write_file_atomic(target, "one", Durability::durable));
+  ASSERT_FALSE(write_file_atomic(target, "two", Durability::runtime));
   EXPECT_EQ(test::read_text(target), "two");
   EXPECT_FALSE(path_exists(target + ".tmp"));
-  EXPECT_NE(write_file_atomic(sandbox.path("missing/f"), "x", true), "");
+  auto failure = write_file_atomic(sandbox.path("missing/f"), "x", Durability::durable);
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->errnum, ENOENT);
 }
 
-TEST(Files, DirnameAndBasename) {
-  EXPECT_EQ(dirname_of("/a/b/c"), "/a/b");
-  EXPECT_EQ(dirname_of("/a/b/c/"), "/a/b");
-  EXPECT_EQ(dirname_of("c"), ".");
-  EXPECT_EQ(dirname_of("/c"), "/");
-  EXPECT_EQ(basename_of("/a/b/c/"), "c");
-  EXPECT_EQ(basename_of("c"), "c");
-}
-
-TEST(StatusFormat, RoundTripsThroughJson) {
-  Status s;
-  s.name = "coder";
-  s.state = RunState::halted;
-  s.pid = 0;
-  s.since_ms = 123;
-  s.want_up = true;
-  s.want_by = "operator";
-  s.last_exit = ExitInfo{71, 0, 100};
-  s.restarts = 2;
-  s.errors = {"x"};
-  nlohmann::json j = s;
-  EXPECT_EQ(j.get<Status>(), s);
-  EXPECT_EQ(j["state"], "halted");
-  EXPECT_EQ(j["want"], "up");
-}
-
-TEST(StatusFormat, TheFastReaderAgreesWithTheJsonFormat) {
+TEST(Files, ReadingNeverHangsAndIsCapped) {
   test::Sandbox sandbox;
-  Status s;
-  s.name = "coder";
-  s.state = RunState::backoff;
-  s.pid = 12;
-  s.pid_start_time = 99999999999ull;
-  s.since_ms = 1'800'000'000'000;
-  s.want_up = true;
-  s.normally_up = false;
-  s.once = true;
-  s.want_by = "operator";
-  s.last_exit = ExitInfo{-1, 9, 5};
-  s.restarts = 4;
-  s.next_start_ms = 7;
-  s.delay_ms = 8;
-  s.reason = "why";
-  s.health = "unhealthy";
-  s.evidence = "/e.log";
-  s.errors = {"a", "b"};
+  ASSERT_EQ(::mkfifo(sandbox.path("fifo").c_str(), 0600), 0);
+  auto fifo = read_small_file(sandbox.path("fifo"), 100);
+  ASSERT_FALSE(fifo);
+  EXPECT_NE(fifo.error().line.find("is a FIFO, not a regular file"), std::string::npos);
+  auto folder = read_small_file(sandbox.root(), 100);
+  ASSERT_FALSE(folder);
+  EXPECT_NE(folder.error().line.find("is a folder"), std::string::npos);
+  auto device = read_small_file("/dev/zero", 100);
+  ASSERT_FALSE(device);
+  EXPECT_NE(device.error().line.find("is a device"), std::string::npos);
+  sandbox.write("big", std::string(101, 'x'));
+  auto big = read_small_file(sandbox.path("big"), 100);
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().line.find("larger than 100 bytes"), std::string::npos);
+  sandbox.write("fits", std::string(100, 'x'));
+  EXPECT_EQ(read_small_file(sandbox.path("fits"), 100)->size(), 100u);
+  EXPECT_EQ(read_small_file(sandbox.path("none"), 100).error().errnum, ENOENT);
+  // /proc files say size 0 and still read whole.
+  EXPECT_NE(read_small_file("/proc/self/stat", 4096)->find(')'), std::string::npos);
+}
+
+TEST(Spawn, AMissingInterpreterIsNamed) {
+  test::Sandbox sandbox;
+  sandbox.write("script", "#!/command/with-contenv sh\nexit 0\n", true);
+  auto result = spawn({.argv = {"./script"}, .cwd = sandbox.root()});
+  ASSERT_LT(result.pid, 0);
+  EXPECT_EQ(describe_spawn_error("./script", sandbox.root(), result.error),
+            "script: #!/command/with-contenv: interpreter not found");
+  sandbox.write("plain", "#!/bin/sh\n");
+  result = spawn({.argv = {"./plain"}, .cwd = sandbox.root()});
+  EXPECT_EQ(describe_spawn_error("./plain", sandbox.root(), result.error),
+            "plain: Permission denied");
+}
+
+TEST(StatusFormat, TheFileRoundTripsAndToleratesUnknownFields) {
+  test::Sandbox sandbox;
+  Status s{.name = "coder",
+           .state = RunState::backoff,
+           .pid = 12,
+           .pid_start_time = 99999999999ull,
+           .since_ms = 1'800'000'000'000,
+           .ready_since_ms = 0,
+           .want = Want::up,
+           .normally = Want::down,
+           .want_by = WantBy::operator_action,
+           .last_exit = ExitInfo{-1, 9, 5},
+           .restarts = 4,
+           .next_start_ms = 7,
+           .delay_ms = 8,
+           .reason = "why",
+           .health = Health::unhealthy,
+           .evidence = "/e.log",
+           .errors = {"a", "b"}};
   for (auto last : {std::optional<ExitInfo>(ExitInfo{-1, 9, 5}), std::optional<ExitInfo>()}) {
     s.last_exit = last;
     nlohmann::json j = s;
+    EXPECT_EQ(j["want"], "up");
+    EXPECT_EQ(j["want_by"], "operator");
+    EXPECT_EQ(j["health"], "unhealthy");
     j["future_field"] = {{"nested", {1, 2, {{"x", "y"}}}}};
-    j["future_list"] = {1, "two"};
     sandbox.write("svc/supervise/status.json", j.dump());
-    std::string error;
-    auto read = read_status(sandbox.path("svc"), &error);
-    ASSERT_TRUE(read) << error;
+    auto read = read_status(sandbox.path("svc"));
+    ASSERT_TRUE(read) << read.error().line;
     EXPECT_EQ(*read, s);
   }
-  nlohmann::json missing = s;
-  missing.erase("restarts");
-  sandbox.write("svc/supervise/status.json", missing.dump());
-  std::string error;
-  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
-  EXPECT_NE(error.find("missing fields"), std::string::npos) << error;
   nlohmann::json wrong = s;
   wrong["pid"] = "twelve";
   sandbox.write("svc/supervise/status.json", wrong.dump());
-  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
-  EXPECT_NE(error.find("\"pid\" has the wrong type"), std::string::npos) << error;
-  wrong = s;
-  wrong["state"] = "sideways";
-  sandbox.write("svc/supervise/status.json", wrong.dump());
-  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
+  auto bad = read_status(sandbox.path("svc"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().line.find("bad status file"), std::string::npos) << bad.error().line;
+}
+
+TEST(StatusFormat, ANameThatIsNotUtf8IsWrittenNotFatal) {
+  Status s{.name = "bad\xff"};
+  const std::string line = json_line(s);
+  EXPECT_NE(line.find("\"bad\xef\xbf\xbd\""), std::string::npos) << line;
 }
 
 TEST(StatusFormat, BadFilesAreNamedErrors) {
   test::Sandbox sandbox;
-  std::string error;
-  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
-  EXPECT_NE(error.find("no status file"), std::string::npos);
+  auto missing = read_status(sandbox.path("svc"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().errnum, ENOENT);
   sandbox.write("svc/supervise/status.json", "{\"name\": \"x\"");
-  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
-  EXPECT_NE(error.find("not JSON"), std::string::npos);
+  auto truncated = read_status(sandbox.path("svc"));
+  ASSERT_FALSE(truncated);
+  EXPECT_NE(truncated.error().line.find("not JSON"), std::string::npos);
   sandbox.write("svc/supervise/status.json", "{\"name\": 3}");
-  EXPECT_FALSE(read_status(sandbox.path("svc"), &error));
-  EXPECT_NE(error.find("bad status file"), std::string::npos);
+  auto mistyped = read_status(sandbox.path("svc"));
+  ASSERT_FALSE(mistyped);
+  EXPECT_NE(mistyped.error().line.find("bad status file"), std::string::npos);
 }
 
 TEST(StatLine, ReadsAtAGlance) {
@@ -212,22 +239,22 @@ TEST(StatLine, ReadsAtAGlance) {
   up.pid = 4242;
   up.since_ms = now - 37'000;
   up.ready_since_ms = now - 36'000;
-  up.want_up = true;
+  up.want = Want::up;
   EXPECT_EQ(svctl::stat_line(up, now), "coder: up (pid 4242) 37s, ready, restarts 0");
 
   Status down;
   down.name = "writer";
   down.state = RunState::down;
   down.since_ms = now - 12'000;
-  down.want_up = false;
-  down.want_by = "operator";
+  down.want = Want::down;
+  down.want_by = WantBy::operator_action;
   down.last_exit = ExitInfo{0, 0, now - 12'000};
   EXPECT_EQ(svctl::stat_line(down, now),
             "writer: down 12s, normally up, want down (operator), last exit 0");
 
   Status killed = down;
   killed.name = "k";
-  killed.want_up = true;
+  killed.want = Want::up;
   killed.state = RunState::backoff;
   killed.next_start_ms = now + 4000;
   killed.delay_ms = 4000;
@@ -257,12 +284,12 @@ TEST(Durations, ShortForms) {
 TEST(OutputLog, StampsLinesJoinsPartsAndRotates) {
   test::Sandbox sandbox;
   supervise::OutputLog log(sandbox.path("logs/svc"), 4096, 2);
-  EXPECT_EQ(log.append("hel"), "");
-  EXPECT_EQ(log.append("lo\nwor"), "");
+  EXPECT_FALSE(log.append("hel"));
+  EXPECT_FALSE(log.append("lo\nwor"));
   std::string text = test::read_text(log.path());
   EXPECT_NE(text.find("Z hello\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("wor"), std::string::npos) << "a partial line was written early";
-  EXPECT_EQ(log.flush_partial(), "");
+  EXPECT_FALSE(log.flush_partial());
   EXPECT_NE(test::read_text(log.path()).find("Z wor\n"), std::string::npos);
   for (int i = 0; i < 400; ++i) log.append("line " + std::to_string(i) + "\n");
   EXPECT_TRUE(path_exists(log.path() + ".1"));
@@ -293,61 +320,116 @@ TEST(PolicyParsers, RestartHaltCodesAndHealthAction) {
   EXPECT_FALSE(supervise::parse_health_action("reboot", errors));
 }
 
-class RestartDecisions : public ::testing::Test {
+class Verdicts : public ::testing::Test {
  protected:
-  using Kind = supervise::RestartDecision::Kind;
+  using Kind = supervise::Verdict::Kind;
   supervise::ServiceConfig config;
+
+  static supervise::Death died(ExitInfo exit, int64_t uptime_ms = 100) {
+    return {.pid = 42, .exit = exit, .uptime_ms = uptime_ms};
+  }
+  supervise::Verdict judge(const supervise::Death& death, supervise::RestartHistory history = {},
+                           Want want = Want::up) {
+    return supervise::judge(config, want, death, history);
+  }
   const ExitInfo crash{1, 0, 0};
   const ExitInfo clean{0, 0, 0};
   const ExitInfo killed{-1, SIGKILL, 0};
 };
 
-TEST_F(RestartDecisions, QuickDeathsDoubleTheDelayUpToTheCap) {
+TEST_F(Verdicts, QuickDeathsDoubleTheDelayUpToTheCap) {
   config.restart_min_interval_ms = 1000;
   config.restart_max_delay_ms = 60000;
   supervise::RestartHistory history;
   std::vector<int64_t> delays;
   for (int i = 0; i < 9; ++i) {
-    auto d = supervise::decide_restart(config, crash, 200, history);
-    ASSERT_EQ(d.kind, Kind::restart);
-    delays.push_back(d.delay_ms);
-    history = d.history;
+    auto v = judge(died(crash, 200), history);
+    ASSERT_EQ(v.kind, Kind::restart_later);
+    EXPECT_TRUE(v.evidence);
+    EXPECT_TRUE(v.counted);
+    delays.push_back(v.delay_ms);
+    history = v.history;
   }
   EXPECT_EQ(delays,
             (std::vector<int64_t>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000}));
 }
 
-TEST_F(RestartDecisions, AStableRunResetsTheBackoff) {
-  supervise::RestartHistory history{7, 0};
-  auto d = supervise::decide_restart(config, crash, 10'000, history);
-  EXPECT_EQ(d.kind, Kind::restart);
-  EXPECT_EQ(d.delay_ms, 0);
-  EXPECT_EQ(d.history.quick_deaths, 0u);
+TEST_F(Verdicts, AStableRunResetsTheBackoff) {
+  auto v = judge(died(crash, 10'000), {7, 0});
+  EXPECT_EQ(v.kind, Kind::restart_now);
+  EXPECT_EQ(v.delay_ms, 0);
+  EXPECT_EQ(v.history.quick_deaths, 0u);
 }
 
-TEST_F(RestartDecisions, HaltCodesHaltAndSignalsNever) {
+TEST_F(Verdicts, HaltCodesHaltAndSignalsNever) {
   config.halt_codes = {70, 71, 72};
-  auto d = supervise::decide_restart(config, ExitInfo{71, 0, 0}, 100, {});
-  EXPECT_EQ(d.kind, Kind::halt);
-  EXPECT_EQ(d.reason, "halted on purpose (exit 71)");
-  EXPECT_EQ(supervise::decide_restart(config, crash, 100, {}).kind, Kind::restart);
-  EXPECT_EQ(supervise::decide_restart(config, ExitInfo{-1, 71, 0}, 100, {}).kind, Kind::restart);
+  auto v = judge(died(ExitInfo{71, 0, 0}));
+  EXPECT_EQ(v.kind, Kind::halt);
+  EXPECT_EQ(v.reason, "halted on purpose (exit 71)");
+  EXPECT_TRUE(v.evidence);
+  EXPECT_EQ(judge(died(crash)).kind, Kind::restart_later);
+  EXPECT_EQ(judge(died(ExitInfo{-1, 71, 0})).kind, Kind::restart_later);
 }
 
-TEST_F(RestartDecisions, OnFailureCountsFailuresAndStopsOnCleanExit) {
+TEST_F(Verdicts, OnFailureCountsFailuresAndStopsOnCleanExit) {
   config.restart = {supervise::RestartPolicy::Kind::on_failure, 2};
   supervise::RestartHistory history;
   for (int i = 0; i < 2; ++i) {
-    auto d = supervise::decide_restart(config, i ? killed : crash, 100, history);
-    EXPECT_EQ(d.kind, Kind::restart);
-    history = d.history;
+    auto v = judge(died(i ? killed : crash), history);
+    EXPECT_EQ(v.kind, Kind::restart_later);
+    history = v.history;
   }
-  auto last = supervise::decide_restart(config, crash, 100, history);
+  auto last = judge(died(crash), history);
   EXPECT_EQ(last.kind, Kind::give_up);
   EXPECT_NE(last.reason.find("gave up after 2 restarts"), std::string::npos);
-  EXPECT_EQ(supervise::decide_restart(config, clean, 100, {}).kind, Kind::stop);
+  auto stop = judge(died(clean));
+  EXPECT_EQ(stop.kind, Kind::policy_stop);
+  EXPECT_FALSE(stop.evidence) << "a clean exit that ends the runs is no evidence";
   config.restart = {supervise::RestartPolicy::Kind::never, std::nullopt};
-  EXPECT_EQ(supervise::decide_restart(config, crash, 100, {}).kind, Kind::stop);
+  EXPECT_EQ(judge(died(crash)).kind, Kind::policy_stop);
+  EXPECT_TRUE(judge(died(crash)).evidence);
+}
+
+TEST_F(Verdicts, AnOperatorsStopIsNoCrash) {
+  config.halt_codes = {71};
+  auto restarted = judge({.pid = 42, .exit = killed, .expected = true, .uptime_ms = 1}, {5, 5});
+  EXPECT_EQ(restarted.kind, Kind::restart_now);
+  EXPECT_FALSE(restarted.evidence);
+  EXPECT_FALSE(restarted.counted);
+  EXPECT_EQ(restarted.history.quick_deaths, 0u) << "an operator's restart clears the count";
+  auto stopped =
+      judge({.pid = 42, .exit = ExitInfo{-1, SIGTERM, 0}, .expected = true}, {}, Want::down);
+  EXPECT_EQ(stopped.kind, Kind::rest);
+  EXPECT_FALSE(stopped.evidence);
+}
+
+TEST_F(Verdicts, AOnceServiceRestsAndItsCrashIsEvidence) {
+  auto crashed = judge(died(crash), {}, Want::down);
+  EXPECT_EQ(crashed.kind, Kind::rest);
+  EXPECT_TRUE(crashed.evidence);
+  EXPECT_FALSE(judge(died(clean), {}, Want::down).evidence);
+}
+
+TEST_F(Verdicts, Finish125IsAPermanentFailureWithEvidence) {
+  auto d = died(crash);
+  d.finish_code = 125;
+  auto v = judge(d);
+  EXPECT_EQ(v.kind, Kind::fail);
+  EXPECT_TRUE(v.evidence);
+  EXPECT_NE(v.reason.find("permanent failure"), std::string::npos);
+}
+
+TEST_F(Verdicts, AFailedStartFollowsThePolicyAndNeverSpins) {
+  config.restart_min_interval_ms = 0;
+  const supervise::Death failed{.start_error = "run: Permission denied"};
+  auto v = judge(failed);
+  EXPECT_EQ(v.kind, Kind::restart_later);
+  EXPECT_GE(v.delay_ms, 1000) << "a start that fails is not retried in a tight loop";
+  EXPECT_TRUE(v.evidence);
+  EXPECT_EQ(failed.slug(), "start-failed");
+  EXPECT_EQ(failed.describe(), "cannot start run: Permission denied");
+  config.restart = {supervise::RestartPolicy::Kind::never, std::nullopt};
+  EXPECT_EQ(judge(failed).kind, Kind::policy_stop);
 }
 
 TEST(OutputRing, KeepsTheLastBytesInOrder) {
