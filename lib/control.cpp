@@ -15,18 +15,23 @@ std::string control_path(const std::string& service_dir) {
 }
 
 SendResult send_control(const std::string& service_dir, std::string_view letters) {
+  using Kind = SendResult::Kind;
   UniqueFd fd(::open(control_path(service_dir).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
-    if (errno == EACCES || errno == EPERM) return SendResult::permission_denied;
-    if (errno == ENXIO || errno == ENOENT || errno == ENOTDIR) return SendResult::not_supervised;
-    return SendResult::error;
+    const int err = errno;
+    if (err == EACCES || err == EPERM) return {Kind::permission_denied, err};
+    if (err == ENXIO || err == ENOENT || err == ENOTDIR) return {Kind::not_supervised, err};
+    return {Kind::error, err};
   }
   ssize_t n;
   do {
     n = ::write(fd.get(), letters.data(), letters.size());
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno == EPIPE ? SendResult::not_supervised : SendResult::error;
-  return n == static_cast<ssize_t>(letters.size()) ? SendResult::ok : SendResult::error;
+  if (n < 0) {
+    const int err = errno;
+    return {err == EPIPE ? Kind::not_supervised : Kind::error, err};
+  }
+  return n == static_cast<ssize_t>(letters.size()) ? SendResult{} : SendResult{Kind::error, EIO};
 }
 
 bool is_supervised(const std::string& service_dir) {

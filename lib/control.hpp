@@ -27,7 +27,10 @@ constexpr char kCont = 'c';
 
 std::string control_path(const std::string& service_dir);
 
-enum class SendResult { ok, not_supervised, permission_denied, error };
+struct SendResult {
+  enum class Kind { ok, not_supervised, permission_denied, error } kind = Kind::ok;
+  int errnum = 0;  // errno of the failed call
+};
 
 // Writes `letters` to the service's control FIFO without blocking. A FIFO
 // with no reader means no supervise runs there.

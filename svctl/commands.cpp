@@ -79,19 +79,20 @@ int check_may_change(const Context& ctx, const std::string& name) {
 
 int send_one(const Context& ctx, const std::string& name, char letter) {
   const std::string dir = service_dir(ctx, name);
-  switch (send_control(dir, std::string_view(&letter, 1))) {
-    case SendResult::ok:
+  const SendResult sent = send_control(dir, std::string_view(&letter, 1));
+  switch (sent.kind) {
+    case SendResult::Kind::ok:
       return exit_code::kOk;
-    case SendResult::not_supervised:
+    case SendResult::Kind::not_supervised:
       error_line(name + ": not supervised (no supervise listens in " + dir + ")");
       return exit_code::kNotSupervised;
-    case SendResult::permission_denied:
+    case SendResult::Kind::permission_denied:
       error_line(name + ": permission denied on its control FIFO");
       return exit_code::kPermission;
-    case SendResult::error:
+    case SendResult::Kind::error:
       break;
   }
-  error_line(name + ": cannot send control command: " + std::strerror(errno));
+  error_line(errno_error(name + ": cannot send control command", sent.errnum).line);
   return exit_code::kSystem;
 }
 

@@ -1,6 +1,7 @@
 // svctl: the operator's command. Talks to each supervise through its control
 // FIFO and reads its status file; see commands.hpp for the exit codes.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <charconv>
@@ -154,10 +155,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     const std::string word = command_word(argc, argv);
-    if (!word.empty() &&
-        app.get_subcommands({}).end() ==
-            std::find_if(app.get_subcommands({}).begin(), app.get_subcommands({}).end(),
-                         [&](const CLI::App* s) { return s->get_name() == word; })) {
+    const auto commands = app.get_subcommands({});
+    if (!word.empty() && std::none_of(commands.begin(), commands.end(),
+                                      [&](const CLI::App* s) { return s->get_name() == word; })) {
       return usage_error("unknown command \"" + word + "\"; commands: " + command_list(app));
     }
     if (word.empty() && argc <= 1) {
@@ -172,9 +172,18 @@ int main(int argc, char** argv) {
                          "leading dot)");
     }
   }
-  if (uses_scandir && !svkit::is_directory(ctx.scandir)) {
-    std::fprintf(stderr, "svctl: scandir %s does not exist\n", ctx.scandir.c_str());
-    return exit_code::kSystem;
+  if (uses_scandir) {
+    struct stat st {};
+    const int rc = ::stat(ctx.scandir.c_str(), &st);
+    const int err = errno;
+    if (rc != 0 && (err == EACCES || err == EPERM)) {
+      std::fprintf(stderr, "svctl: scandir %s: permission denied\n", ctx.scandir.c_str());
+      return exit_code::kPermission;
+    }
+    if (rc != 0 || !S_ISDIR(st.st_mode)) {
+      std::fprintf(stderr, "svctl: scandir %s does not exist\n", ctx.scandir.c_str());
+      return exit_code::kSystem;
+    }
   }
   return action ? action() : exit_code::kUsage;
 }

@@ -199,6 +199,7 @@ TEST(Health, FailingChecksLeaveEvidenceThenRestart) {
   const std::string evidence = read_text(files.front());
   EXPECT_NE(files.front().find("-unhealthy.log"), std::string::npos) << files.front();
   EXPECT_NE(evidence.find("last words of " + std::to_string(first)), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("\npid: " + std::to_string(first) + "\n"), std::string::npos) << evidence;
   EXPECT_NE(evidence.find("db: connection refused"), std::string::npos) << evidence;
   EXPECT_NE(evidence.find("reason: unhealthy: 3 health checks in a row failed"), std::string::npos);
   EXPECT_NE(sb.svctl({"stat", "sick"}).out.find("evidence " + evidence_dir), std::string::npos);

@@ -118,6 +118,53 @@ TEST(Supervision, WaitReturnsOnTheEventAndTimesOutWithCode3) {
   EXPECT_EQ(wait_child(spawned.pid), 0) << "svctl wait up did not return after the service came up";
 }
 
+// svctl term, kill and restart are an operator's: the service comes back at
+// once (no 1 s backoff, the default here), with no evidence and no restart counted.
+TEST(Supervision, AnOperatorsTermKillOrRestartIsNoCrash) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  pid_t pid = sb.status("svc")->pid;
+  for (auto command : {"term", "kill", "restart"}) {
+    ASSERT_EQ(sb.svctl({command, "svc"}).exit_code, 0) << command;
+    pid = sb.wait_new_pid("svc", pid);
+    auto s = sb.status("svc");
+    EXPECT_EQ(s->restarts, 0u) << command;
+    EXPECT_TRUE(s->evidence.empty()) << command << ": " << s->evidence;
+  }
+  EXPECT_FALSE(path_exists(sb.log_dir() + "/svc/evidence"));
+  // A bare kill is a crash: evidence, counted, and the backoff's delay.
+  ::kill(pid, SIGKILL);
+  eventually(
+      [&] {
+        auto s = sb.status("svc");
+        return s && s->state == RunState::backoff && s->restarts == 1 && !s->evidence.empty();
+      },
+      "a crash in backoff with evidence", [&] { return sb.describe("svc"); });
+}
+
+TEST(Supervision, ACrashOfAOnceServiceIsEvidence) {
+  Sandbox sb;
+  sb.add_service("job", "echo about to fail\nexit 4", {{"down", ""}});
+  sb.start_svscan();
+  eventually([&] { return sb.status("job").has_value(); }, "job's status");
+  ASSERT_EQ(sb.svctl({"once", "job"}).exit_code, 0);
+  eventually(
+      [&] {
+        auto s = sb.status("job");
+        return s && s->last_exit && !s->evidence.empty();
+      },
+      "evidence of the once service's crash", [&] { return sb.describe("job"); });
+  auto s = sb.status("job");
+  EXPECT_EQ(s->state, RunState::down);
+  EXPECT_EQ(s->restarts, 0u);
+  const std::string evidence = read_text(s->evidence);
+  EXPECT_NE(evidence.find("exit_code: 4"), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("about to fail"), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("next: stays down"), std::string::npos) << evidence;
+}
+
 TEST(Supervision, FinishGetsExitCodeOrSignal) {
   Sandbox sb;
   const std::string record = sb.path("finish-args");
@@ -150,6 +197,8 @@ TEST(Supervision, FinishExit125IsAPermanentFailure) {
       },
       "svc failed for good after finish exited 125", [&] { return sb.describe("svc"); });
   EXPECT_EQ(sb.status("svc")->restarts, 0u);
+  EXPECT_NE(read_text(sb.status("svc")->evidence).find("next: not restarted: permanent failure"),
+            std::string::npos);
   EXPECT_NE(sb.svctl({"stat", "svc"}).out.find("permanent failure"), std::string::npos);
 }
 
@@ -325,6 +374,10 @@ TEST(BadInput, UnknownControlBytesAreReportedAndIgnored) {
   EXPECT_TRUE(process_alive(pid));
 }
 
+size_t lines(const std::string& text) {
+  return size_t(std::count(text.begin(), text.end(), '\n'));
+}
+
 TEST(BadInput, SvctlArgumentsAndUnknownServices) {
   Sandbox sb;
   sb.add_service("svc", kLongRunning);
@@ -332,10 +385,23 @@ TEST(BadInput, SvctlArgumentsAndUnknownServices) {
   sb.wait("up", "svc");
   auto bad_name = sb.svctl({"up", "../etc"});
   EXPECT_EQ(bad_name.exit_code, 2);
-  EXPECT_EQ(std::count(bad_name.err.begin(), bad_name.err.end(), '\n'), 1) << bad_name.err;
-  EXPECT_EQ(sb.svctl({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(lines(bad_name.err), 1u) << bad_name.err;
+  auto unknown = sb.svctl({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(lines(unknown.err), 1u) << unknown.err;
+  EXPECT_NE(unknown.err.find("unknown command \"frobnicate\"; commands: "), std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.err.find("stat"), std::string::npos) << unknown.err;
   EXPECT_EQ(sb.svctl({"wait", "sideways", "svc"}).exit_code, 2);
-  EXPECT_EQ(sb.svctl({}).exit_code, 2);
+  auto none = sb.svctl({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(lines(none.err), 1u) << none.err;
+  for (auto bad : {"abc", "-5", "1e3", "99999999999999999999999"}) {
+    auto timeout = sb.svctl({"wait", "up", "svc", "-t", bad});
+    EXPECT_EQ(timeout.exit_code, 2) << bad;
+    EXPECT_EQ(lines(timeout.err), 1u) << timeout.err;
+    EXPECT_LT(timeout.err.size(), 120u) << timeout.err;
+  }
   auto missing = sb.svctl({"up", "ghost"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("ghost: not supervised"), std::string::npos) << missing.err;
@@ -343,7 +409,56 @@ TEST(BadInput, SvctlArgumentsAndUnknownServices) {
   EXPECT_EQ(stat.exit_code, 1);
   EXPECT_NE(stat.out.find("ghost: not supervised"), std::string::npos);
   EXPECT_NE(stat.out.find("svc: up"), std::string::npos);
-  EXPECT_EQ(sb.svctl({"-s", sb.path("nowhere"), "stat"}).exit_code, 111);
+  // A scandir that does not exist is the same error for every command.
+  for (auto command : std::vector<std::vector<std::string>>{
+           {"stat"}, {"up", "x"}, {"down", "x"}, {"wait", "up", "x"}, {"kill", "x"}}) {
+    command.insert(command.begin(), {"-s", sb.path("nowhere")});
+    auto result = sb.svctl(command);
+    EXPECT_EQ(result.exit_code, 111) << command[2];
+    EXPECT_EQ(result.err, "svctl: scandir " + sb.path("nowhere") + " does not exist\n");
+  }
+}
+
+// As root, svctl run as nobody: every changing command is refused at once
+// with one line and exit 4, and nothing changes; reading still works.
+TEST(BadInput, UnprivilegedCommandsAreRefusedWithOneLine) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run svctl as another user";
+  Sandbox sb;
+  ASSERT_EQ(::chmod(sb.root().c_str(), 0755), 0);
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const pid_t pid = sb.status("svc")->pid;
+  const std::vector<std::string> as_nobody{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                           "--clear-groups", program_path("svctl")};
+  for (auto command : {"up", "down", "once", "restart", "term", "kill", "hup", "mark-stop"}) {
+    auto argv = as_nobody;
+    argv.insert(argv.end(), {command, "svc"});
+    auto result = sb.run(argv);
+    EXPECT_EQ(result.exit_code, 4) << command << ": " << result.err;
+    EXPECT_EQ(lines(result.err), 1u) << command << ": " << result.err;
+    EXPECT_NE(result.err.find("permission denied"), std::string::npos) << result.err;
+  }
+  auto argv = as_nobody;
+  argv.insert(argv.end(), {"stat", "svc"});
+  EXPECT_EQ(sb.run(argv).exit_code, 0);
+  auto s = sb.status("svc");
+  EXPECT_EQ(s->pid, pid);
+  EXPECT_EQ(s->want, Want::up);
+  EXPECT_FALSE(path_exists(sb.service_dir("svc") + "/supervise/planned-stop"));
+}
+
+TEST(BadInput, AnUnknownLogLevelWarnsAndKeepsInfo) {
+  Sandbox sb;
+  auto result =
+      sb.run({"/usr/bin/env", "SVKIT_LOG_LEVEL=loud", program_path("svscan"), sb.path("nowhere")});
+  EXPECT_EQ(result.exit_code, 111);
+  EXPECT_NE(result.err.find("SVKIT_LOG_LEVEL: \"loud\" is not trace, debug, info, warn, error, "
+                            "critical or off; info kept"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("nowhere is not a directory"), std::string::npos) << result.err;
+  EXPECT_EQ(lines(result.err), 2u) << result.err;
 }
 
 TEST(BadInput, SvscanOnAMissingScandirSaysSoOnce) {
@@ -417,9 +532,11 @@ TEST(Svscan, LoggedServiceLosesNoLineWhileServiceAndLoggerAreKilled) {
       "numbers",
       "n=$(cat " + counter +
           " 2>/dev/null || echo 0)\n"
-          "while read t < " +
+          // A reopen of the FIFO can meet the last writer closing: EOF, read again.
+          "while :; do\n"
+          "  read t < " +
           tick +
-          "; do\n"
+          " || continue\n"
           "  n=$((n + 1)); echo $n > " +
           counter +
           "; echo \"line $n\"\n"
@@ -441,6 +558,8 @@ TEST(Svscan, LoggedServiceLosesNoLineWhileServiceAndLoggerAreKilled) {
     if (i % 3 == 0) {
       const pid_t logger = sb.status("numbers/log")->pid;
       ::kill(logger, SIGKILL);
+      // Until it is really dead a killed reader can still take bytes from the pipe.
+      eventually([&] { return !process_alive(logger); }, "the killed logger to die");
       if (i % 6 == 0)
         sb.wait_new_pid("numbers/log", logger);  // else: the next line waits in the pipe
     }
@@ -457,7 +576,13 @@ TEST(Svscan, LoggedServiceLosesNoLineWhileServiceAndLoggerAreKilled) {
         return service && logger && service->restarts == 7 && logger->restarts == 10;
       },
       "7 restarts of the service and 10 of its logger in their status",
-      [&] { return sb.describe("numbers") + sb.describe("numbers/log"); });
+      [&] {
+        std::string all = sb.describe("numbers") + sb.describe("numbers/log");
+        for (auto& e : std::filesystem::directory_iterator(sb.log_dir() + "/numbers/evidence")) {
+          all += e.path().string() + ":\n" + read_text(e.path().string()).substr(0, 400) + "\n";
+        }
+        return all;
+      });
   EXPECT_EQ(read_text(out), expected);
 }
 
