@@ -1,5 +1,6 @@
 #include "files.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +100,26 @@ Failure write_file_atomic(const std::string& path, std::string_view data, Durabi
     if (!dir || ::fsync(dir.get()) != 0) return errno_error("cannot fsync the folder of " + path);
   }
   return std::nullopt;
+}
+
+Result<std::vector<std::string>> folder_names(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error(dir);
+  std::vector<std::string> names;
+  alignas(8) char buf[2048];
+  for (;;) {
+    const ssize_t n = ::getdents64(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error(dir);
+    if (n == 0) break;
+    for (ssize_t at = 0; at < n;) {
+      const auto* entry = reinterpret_cast<const dirent64*>(buf + at);
+      const std::string_view name(entry->d_name);
+      if (name != "." && name != "..") names.emplace_back(name);
+      at += entry->d_reclen;
+    }
+  }
+  return names;
 }
 
 bool path_exists(const std::string& path) {

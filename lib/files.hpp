@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "error.hpp"
 
@@ -27,6 +28,10 @@ enum class Durability { runtime, durable };
 // (persistent state); runtime files on tmpfs skip both.
 Failure write_file_atomic(const std::string& path, std::string_view data, Durability durability,
                           unsigned mode = 0644);
+
+// The names in a folder (not . and ..), read with a small buffer on the
+// stack: opendir's 32 KiB buffer would stay in every supervise's heap.
+Result<std::vector<std::string>> folder_names(const std::string& dir);
 
 bool path_exists(const std::string& path);  // the entry itself (a dangling link exists)
 bool is_directory(const std::string& path);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
 
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
@@ -112,11 +111,7 @@ constexpr uint64_t kDay = 24ull * 3600 * 1000;
 // files exist, so absent ones cost no open each.
 std::set<std::string, std::less<>> names_in(const std::string& dir) {
   std::set<std::string, std::less<>> names;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    names.insert(it->path().filename().string());
-  }
+  if (auto listed = folder_names(dir)) names.insert(listed->begin(), listed->end());
   return names;
 }
 

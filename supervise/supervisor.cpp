@@ -31,7 +31,7 @@ using St = S::State;
 using Ev = S::Event;
 
 // The life cycle. Every (state, event) pair not listed is ignored.
-const std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)> S::kTransitions = [] {
+constexpr std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)> S::kTransitions = [] {
   std::array<std::array<Action, size_t(Ev::count)>, size_t(St::count)> table{};
   for (auto& row : table) row.fill(&S::ignore);
   auto on = [&table](St state, Ev event, Action cell) {

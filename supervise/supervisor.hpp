@@ -97,7 +97,7 @@ class Supervisor {
  private:
   using Action = void (Supervisor::*)(const EventData&);
   static const std::array<std::array<Action, size_t(Event::count)>, size_t(State::count)>
-      kTransitions;
+      kTransitions;  // defined constexpr in supervisor.cpp: read-only, shared by every supervise
 
   // Events found while handling one are queued and handled right after it;
   // the status is written once, when the queue is empty.
