@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "../lib/clock.hpp"
 #include "../lib/files.hpp"
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
@@ -49,6 +50,11 @@ Init::Init(uv_loop_t* loop, Paths paths, Settings settings, std::vector<std::str
     signals_.emplace_back(loop_, sig, [this, sig] { forward(sig); });
   }
   grace_timer_ = uv::Timer(loop_, [this] { grace_expired(); });
+  svscan_restart_timer_ = uv::Timer(loop_, [this] {
+    if (stage_ == Stage::running && start_svscan()) {
+      spdlog::info("svscan started again (pid {})", svscan_pid_);
+    }
+  });
 }
 
 int Init::run() {
@@ -108,17 +114,37 @@ bool Init::survive_hook_failure(int exit_code, const std::string& what, bool bad
 void Init::start_services() {
   stage_ = Stage::running;
   watch_essential_services();
-  const std::string svscan = libexec_program("svscan");
-  auto started = spawn({.argv = {svscan, paths_.scandir}, .fds = {{0, -1}}});
-  if (started.pid < 0) {
-    spdlog::error("cannot start {}: {}", svscan, std::strerror(started.error));
-    begin_stage3(111, "svscan cannot start");
-    return;
-  }
-  svscan_pid_ = started.pid;
+  if (!start_svscan()) return;
   spdlog::info("stage 2: svscan started on {} (pid {}), {} essential services watched",
                paths_.scandir, svscan_pid_, essentials_.size());
   if (!cmd_.empty()) start_cmd();
+}
+
+// False (and stage 3, exit 111) when svscan cannot run at all.
+bool Init::start_svscan() {
+  const std::string svscan = libexec_program("svscan");
+  auto started = spawn({.argv = {svscan, paths_.scandir}, .fds = {{0, -1}}});
+  if (started.pid < 0) {
+    spdlog::error("cannot start {}", describe_spawn_error(svscan, {}, started.error));
+    begin_stage3(111, "svscan cannot start");
+    return false;
+  }
+  svscan_pid_ = started.pid;
+  svscan_started_mono_ms_ = monotonic_ms();
+  return true;
+}
+
+// The supervise processes outlive svscan and keep their services; a new
+// svscan takes them back. A svscan that keeps dying waits longer each time
+// (up to 5 s), a container never goes down for it.
+void Init::svscan_died(int wait_status) {
+  constexpr uint64_t kFirstDelayMs = 100, kMaxDelayMs = 5000, kStableMs = 10000;
+  const bool stable = monotonic_ms() - svscan_started_mono_ms_ >= int64_t(kStableMs);
+  svscan_restart_delay_ms_ =
+      stable ? kFirstDelayMs : std::min(kMaxDelayMs, std::max(kFirstDelayMs, svscan_restart_delay_ms_ * 2));
+  spdlog::error("svscan {} on its own; starting it again in {} ms", describe_exit(wait_status),
+                svscan_restart_delay_ms_);
+  svscan_restart_timer_.start(svscan_restart_delay_ms_);
 }
 
 void Init::start_cmd() {
@@ -168,8 +194,7 @@ void Init::child_exited(pid_t pid, int wait_status) {
   } else if (pid == svscan_pid_) {
     svscan_pid_ = 0;
     if (stage_ == Stage::running) {
-      spdlog::error("svscan {} on its own; stopping the container", describe_exit(wait_status));
-      begin_stage3(111, "svscan is gone");
+      svscan_died(wait_status);
     } else if (stage_ == Stage::stopping_services) {
       stop_rest();
     }
@@ -198,6 +223,7 @@ void Init::forward(int sig) {
 void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd) {
   if (stage_ > Stage::running) return;
   stage_ = Stage::stopping_services;
+  svscan_restart_timer_.stop();
   exit_code_ = exit_code;
   for (auto& watch : essentials_) watch->stop();
   if (hook_pid_ > 0) ::kill(-hook_pid_, SIGTERM);  // a hook runs in a session of its own

@@ -35,6 +35,8 @@ class Init {
   void hook_exited(int wait_status);
   bool survive_hook_failure(int exit_code, const std::string& what, bool bad_input);
   void start_services();
+  bool start_svscan();
+  void svscan_died(int wait_status);
   void start_cmd();
   void watch_essential_services();
 
@@ -61,12 +63,15 @@ class Init {
   std::string current_hook_;
   pid_t hook_pid_ = 0;
   pid_t svscan_pid_ = 0;
+  int64_t svscan_started_mono_ms_ = 0;
+  uint64_t svscan_restart_delay_ms_ = 0;
   pid_t cmd_pid_ = 0;
 
   std::vector<std::unique_ptr<EssentialWatch>> essentials_;
   uv::Signal sigchld_;
   std::vector<uv::Signal> signals_;
-  uv::Timer grace_timer_;  // services' grace, then the rest's
+  uv::Timer grace_timer_;           // services' grace, then the rest's
+  uv::Timer svscan_restart_timer_;  // a dead svscan is started again after a short backoff
 };
 
 }  // namespace svkit::init

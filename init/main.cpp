@@ -14,7 +14,7 @@
 //                                    whatever CMD does with the forwarded signal (a CMD
 //                                    killed by it would otherwise read as a crash, 143)
 //   stage 1 failed (run dir or scandir cannot be made or written), or svscan cannot
-//   start or exits on its own        111
+//   run at all (a svscan that dies is started again)   111
 //   usage error                      2
 #include <signal.h>
 #include <sys/prctl.h>

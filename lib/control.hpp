@@ -23,6 +23,9 @@ constexpr char kUsr1 = '1';
 constexpr char kUsr2 = '2';
 constexpr char kStop = 'p';
 constexpr char kCont = 'c';
+// svscan to supervise: the wait status of the run it adopted is in
+// supervise/reaped (svscan, the subreaper, reaped it).
+constexpr char kReaped = 'R';
 }  // namespace control
 
 std::string control_path(const std::string& service_dir);

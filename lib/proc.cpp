@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -50,6 +52,20 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
 std::optional<pid_t> parent_of(pid_t pid) {
   auto field = proc_stat_field(pid, 4);
   return field ? parse_number<pid_t>(*field) : std::nullopt;
+}
+
+std::optional<pid_t> session_of(pid_t pid) {
+  auto field = proc_stat_field(pid, 6);
+  return field ? parse_number<pid_t>(*field) : std::nullopt;
+}
+
+bool is_zombie(pid_t pid) {
+  return proc_stat_field(pid, 3) == "Z";
+}
+
+UniqueFd open_pidfd(pid_t pid) {
+  // glibc 2.36's <sys/pidfd.h> has no C++ linkage for it: the system call itself.
+  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 }
 
 std::optional<int> parse_signal(std::string_view text) {

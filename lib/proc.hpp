@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "fd.hpp"
+
 namespace svkit {
 
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the
@@ -16,6 +18,12 @@ std::optional<uint64_t> process_start_time(pid_t pid);
 // Field `field` (3 or more, as in proc(5)) of /proc/PID/stat, as text.
 std::optional<std::string> proc_stat_field(pid_t pid, int field);
 std::optional<pid_t> parent_of(pid_t pid);
+std::optional<pid_t> session_of(pid_t pid);
+bool is_zombie(pid_t pid);
+
+// A pidfd for `pid` (readable once the process has exited), or an empty fd
+// with errno set.
+UniqueFd open_pidfd(pid_t pid);
 
 // "TERM", "SIGTERM", "RTMIN+2" or "15" → the number; nullopt when unknown.
 std::optional<int> parse_signal(std::string_view text);

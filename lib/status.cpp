@@ -8,6 +8,10 @@ std::string status_path(const std::string& service_dir) {
   return service_dir + "/supervise/status.json";
 }
 
+std::string reaped_path(const std::string& service_dir) {
+  return service_dir + "/supervise/reaped";
+}
+
 Result<Status> parse_status(const std::string& text, const std::string& path) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded()) return Error{"status file is not JSON: " + path};

@@ -71,6 +71,25 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, name, state, pid, pid_st
                                                 restarts, next_start_ms, delay_ms, reason, health,
                                                 evidence, errors)
 
+// supervise/reaped: the wait status of a run whose supervise had died, left
+// by svscan (the subreaper that reaped it) for the supervise that adopted it.
+struct Reaped {
+  pid_t pid = 0;
+  int code = -1;
+  int signal = 0;
+  int64_t at_ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Reaped, pid, code, signal, at_ms)
+std::string reaped_path(const std::string& service_dir);
+
+// How svscan hands supervise the output pipes it holds for the service, so
+// that they outlive any one supervise: `supervise --pipes DIR` finds run's
+// stdout pipe on fds 3 (read) and 4 (write), its stderr pipe on 5 and 6.
+namespace held_pipes {
+constexpr const char* kOption = "--pipes";
+constexpr int kStdoutRead = 3, kStdoutWrite = 4, kStderrRead = 5, kStderrWrite = 6;
+}  // namespace held_pipes
+
 std::string status_path(const std::string& service_dir);
 Result<Status> read_status(const std::string& service_dir);
 Result<Status> parse_status(const std::string& text, const std::string& path);

@@ -28,11 +28,13 @@ std::string service_name(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || argv[1][0] == '\0' || argv[1][0] == '-') {
-    std::fprintf(stderr, "supervise: usage: supervise SERVICE_DIR\n");
+  // svscan passes --pipes: the output pipes it holds are on fds 3 to 6.
+  const bool held_pipes = argc == 3 && std::string(argv[1]) == svkit::held_pipes::kOption;
+  if ((argc != 2 && !held_pipes) || argv[argc - 1][0] == '\0' || argv[argc - 1][0] == '-') {
+    std::fprintf(stderr, "supervise: usage: supervise [--pipes] SERVICE_DIR\n");
     return 2;
   }
-  const std::string dir = argv[1];
+  const std::string dir = argv[argc - 1];
   const std::string name = service_name(dir);
   svkit::init_logging("supervise[" + name + "]");
   ::signal(SIGPIPE, SIG_IGN);
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
   uv_loop_t* loop = uv_default_loop();
   int code = 0;
   {
-    svkit::supervise::Supervisor supervisor(loop, dir, name, svkit::Paths::from_environment());
+    svkit::supervise::Supervisor supervisor(loop, dir, name, svkit::Paths::from_environment(),
+                                            held_pipes);
     if (auto failure = supervisor.open()) {
       spdlog::error("{}", failure->line);
       code = failure->kind == svkit::supervise::Supervisor::OpenError::already_supervised ? 1 : 111;

@@ -73,33 +73,38 @@ Failure OutputLog::write_line(std::string_view line) {
   return std::nullopt;
 }
 
-Failure OutputLog::append(std::string_view chunk) {
+Failure OutputLog::append(Stream stream, std::string_view chunk) {
+  std::string& partial = partial_[size_t(stream)];
   Failure error;
   while (!chunk.empty()) {
     auto newline = chunk.find('\n');
     if (newline == std::string_view::npos) {
-      partial_.append(chunk);
+      partial.append(chunk);
       chunk = {};
     } else {
-      partial_.append(chunk.substr(0, newline));
+      partial.append(chunk.substr(0, newline));
       chunk.remove_prefix(newline + 1);
-      auto e = write_line(partial_);
+      auto e = write_line(partial);
       if (!error) error = e;
-      partial_.clear();
+      partial.clear();
     }
-    while (partial_.size() >= kMaxLine) {
-      auto e = write_line(std::string_view(partial_).substr(0, kMaxLine));
+    while (partial.size() >= kMaxLine) {
+      auto e = write_line(std::string_view(partial).substr(0, kMaxLine));
       if (!error) error = e;
-      partial_.erase(0, kMaxLine);
+      partial.erase(0, kMaxLine);
     }
   }
   return error;
 }
 
 Failure OutputLog::flush_partial() {
-  if (partial_.empty()) return std::nullopt;
-  auto error = write_line(partial_);
-  partial_.clear();
+  Failure error;
+  for (auto& partial : partial_) {
+    if (partial.empty()) continue;
+    auto e = write_line(partial);
+    if (!error) error = e;
+    partial.clear();
+  }
   return error;
 }
 

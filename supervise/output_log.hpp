@@ -11,14 +11,17 @@
 
 namespace svkit::supervise {
 
+// run's two streams: each keeps its own partial line.
+enum class Stream { out, err };
+
 class OutputLog {
  public:
   OutputLog(std::string folder, uint64_t max_bytes, uint64_t keep);
 
   // Feeds raw output; complete lines are stamped and written. Returns an
   // error the first time writing fails (then stays quiet until it works again).
-  Failure append(std::string_view chunk);
-  // Writes out a partial last line (the service died mid-line).
+  Failure append(Stream stream, std::string_view chunk);
+  // Writes out the partial last lines (the service died mid-line).
   Failure flush_partial();
   void set_limits(uint64_t max_bytes, uint64_t keep);
   const std::string& path() const { return path_; }
@@ -34,7 +37,7 @@ class OutputLog {
   uint64_t keep_;
   UniqueFd fd_;
   uint64_t size_ = 0;
-  std::string partial_;
+  std::string partial_[2];
   bool failing_ = false;
 };
 

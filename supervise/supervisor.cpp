@@ -107,7 +107,7 @@ struct ControlLetter {
   int signal;
 };
 
-constexpr std::array<ControlLetter, 15> kControlLetters{{
+constexpr std::array<ControlLetter, 16> kControlLetters{{
     {control::kUp, Ev::up, 0},
     {control::kDown, Ev::down, 0},
     {control::kOnce, Ev::once, 0},
@@ -123,6 +123,7 @@ constexpr std::array<ControlLetter, 15> kControlLetters{{
     {control::kUsr2, std::nullopt, SIGUSR2},
     {control::kStop, std::nullopt, SIGSTOP},
     {control::kCont, std::nullopt, SIGCONT},
+    {control::kReaped, std::nullopt, 0},
 }};
 
 // Control bytes handled per loop turn: a flood of them never starves a
@@ -167,13 +168,15 @@ void signal_group(pid_t leader, int sig) {
 
 }  // namespace
 
-Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths)
+Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths,
+                       bool held_pipes)
     : loop_(loop),
       dir_(std::move(dir)),
       name_(std::move(name)),
       log_dir_(paths.log_dir),
       state_dir_(paths.state_dir),
-      instance_(read_instance_id(paths.rundir)) {
+      instance_(read_instance_id(paths.rundir)),
+      held_pipes_(held_pipes) {
   status_.name = name_;
   if (state::is_profile(state_dir_, name_)) profile_dir_ = state::profile_dir(state_dir_, name_);
 }
@@ -196,6 +199,12 @@ std::optional<S::OpenFailure> Supervisor::open() {
     }
     return other(errno_error("cannot lock " + folder + "/lock").line);
   }
+  // Who holds the lock, for an svscan that has to take this supervise back.
+  const std::string own_pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_.get(), 0) != 0 ||
+      ::pwrite(lock_fd_.get(), own_pid.data(), own_pid.size(), 0) < 0) {
+    return other(errno_error("cannot write " + folder + "/lock").line);
+  }
   const std::string fifo = control_path(dir_);
   struct stat st;
   if (::lstat(fifo.c_str(), &st) == 0 && !S_ISFIFO(st.st_mode)) ::unlink(fifo.c_str());
@@ -207,18 +216,41 @@ std::optional<S::OpenFailure> Supervisor::open() {
   // Holding a writer keeps the FIFO from reporting end-of-file between clients.
   control_keepalive_.reset(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!control_read_ || !control_keepalive_) return other(errno_error("cannot open " + fifo).line);
-  output_ = make_pipe(true);
-  if (!output_.read) return other(errno_error("cannot create the output pipe").line);
+  if (held_pipes_) {
+    stdout_ = {UniqueFd(held_pipes::kStdoutRead), UniqueFd(held_pipes::kStdoutWrite)};
+    stderr_ = {UniqueFd(held_pipes::kStderrRead), UniqueFd(held_pipes::kStderrWrite)};
+    for (int fd : {held_pipes::kStdoutRead, held_pipes::kStdoutWrite, held_pipes::kStderrRead,
+                   held_pipes::kStderrWrite}) {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    for (int fd : {held_pipes::kStdoutRead, held_pipes::kStderrRead}) {
+      if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+        return other(errno_error("--pipes: fd " + std::to_string(fd) + " is not usable").line);
+      }
+    }
+  } else {
+    stdout_ = make_pipe(true);
+    stderr_ = make_pipe(true);
+    if (!stdout_.read || !stderr_.read) {
+      return other(errno_error("cannot create the output pipes").line);
+    }
+  }
 
   sigchld_ = uv::Signal(loop_, SIGCHLD, [this] { on_sigchld(); });
   sigterm_ = uv::Signal(loop_, SIGTERM, [this] { handle(Ev::exit); });
   sigint_ = uv::Signal(loop_, SIGINT, [this] { handle(Ev::exit); });
   control_watch_ = uv::Readable(loop_, control_read_.get(), [this] { on_control_readable(); });
-  output_watch_ = uv::Readable(loop_, output_.read.get(), [this] { on_output_readable(); });
+  stdout_watch_ =
+      uv::Readable(loop_, stdout_.read.get(), [this] { on_output_readable(Stream::out); });
+  stderr_watch_ =
+      uv::Readable(loop_, stderr_.read.get(), [this] { on_output_readable(Stream::err); });
   start_timer_ = uv::Timer(loop_, [this] { handle(Ev::start_due); });
   kill_timer_ = uv::Timer(loop_, [this] { handle(Ev::kill_due); });
   finish_timer_ = uv::Timer(loop_, [this] { handle(Ev::finish_due); });
   control_error_timer_ = uv::Timer(loop_, [this] { report_unknown_control_bytes(); });
+  status_retry_timer_ = uv::Timer(loop_, [this] {
+    if (status_write_failing_) write_status();
+  });
   return std::nullopt;
 }
 
@@ -251,12 +283,57 @@ void Supervisor::begin() {
   status_.want = status_.normally;
   status_.want_by = WantBy::boot;
   status_.since_ms = now_ms();
-  if (config_.start_down) {
+  if (adopt_orphaned_run()) {
+    // Taken back as it was; a stop that was under way goes on.
+    if (status_.want == Want::down) stop_wanted_down({});
+  } else if (config_.start_down) {
     enter(St::down, RunState::down);
   } else {
     start();
   }
   run_queue();
+}
+
+// A supervise that died left its run alive (re-parented to svscan): that run
+// is taken back — same pid, no second instance — with what its status said.
+// When it cannot be watched it is stopped, so that a new one never runs
+// beside it.
+bool Supervisor::adopt_orphaned_run() {
+  const auto pid = find_orphaned_run(dir_);
+  if (!pid) return false;
+  UniqueFd pidfd = open_pidfd(*pid);
+  if (!pidfd) {
+    report_error(errno_error("cannot adopt the running pid " + std::to_string(*pid) +
+                             " (pidfd_open); it is killed before a new start")
+                     .line);
+    signal_group(*pid, SIGKILL);
+    return false;
+  }
+  if (auto prior = read_status(dir_); prior && prior->pid == *pid) {
+    status_.since_ms = prior->since_ms;
+    status_.ready_since_ms = prior->ready_since_ms;
+    status_.want = prior->want;
+    status_.want_by = prior->want_by;
+    status_.restarts = prior->restarts;
+    status_.last_exit = prior->last_exit;
+    status_.evidence = prior->evidence;
+  } else {
+    status_.ready_since_ms = status_.since_ms;
+  }
+  run_pid_ = *pid;
+  started_wall_ms_ = status_.since_ms;
+  started_mono_ms_ = monotonic_ms() - std::max<int64_t>(0, now_ms() - status_.since_ms);
+  status_.pid = run_pid_;
+  status_.pid_start_time = process_start_time(run_pid_).value_or(0);
+  adopted_ = std::make_unique<AdoptedRun>(loop_, dir_, run_pid_, std::move(pidfd),
+                                          [this](const ExitInfo& exit) {
+                                            handle(Ev::run_died, {.exit = exit});
+                                          });
+  status_.health = config_.health.enabled ? Health::unknown : Health::none;
+  if (config_.health.enabled) health_->start(config_.health);
+  spdlog::info("adopted the running pid {} left by an earlier supervise", run_pid_);
+  enter(St::up, RunState::up);
+  return true;
 }
 
 // ---- the queue -------------------------------------------------------------
@@ -477,8 +554,8 @@ void Supervisor::start() {
                        .extra_env = {"SVKIT_PLANNED_STOP_FILE=" + state::marker_path(dir_),
                                      "SVKIT_SERVICE=" + name_},
                        .cwd = dir_,
-                       .fds = {{2, output_.write.get()}}};
-  if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
+                       .fds = {{2, stderr_.write.get()}}};
+  if (!config_.has_log_service) request.fds.push_back({1, stdout_.write.get()});
   Pipe ready;
   if (config_.notification_fd) {
     ready = make_pipe(true);
@@ -534,9 +611,10 @@ void Supervisor::set_want(Want want, WantBy by) {
 Death Supervisor::record_death(const ExitInfo& exit, bool expected) {
   kill_timer_.stop();
   health_->stop();
+  adopted_.reset();
   ready_watch_.close();
   ready_read_.reset();
-  on_output_readable();  // what the service wrote last belongs to this run
+  read_output();  // what the service wrote last belongs to this run
   if (auto failure = output_log_->flush_partial()) report_error(failure->line);
   status_.last_exit = exit;
   if (consume_planned_stop(run_pid_, status_.pid_start_time)) expected = true;
@@ -559,8 +637,8 @@ bool Supervisor::start_finish(const Death& death) {
                                 std::to_string(exit.signal)},
                        .extra_env = {"SVKIT_SERVICE=" + name_},
                        .cwd = dir_,
-                       .fds = {{2, output_.write.get()}}};
-  if (!config_.has_log_service) request.fds.push_back({1, output_.write.get()});
+                       .fds = {{2, stderr_.write.get()}}};
+  if (!config_.has_log_service) request.fds.push_back({1, stdout_.write.get()});
   const auto result = spawn(request);
   if (result.pid < 0) {
     report_error("cannot run " + describe_spawn_error("./finish", dir_, result.error));
@@ -630,9 +708,38 @@ void Supervisor::write_status() {
   dirty_ = false;
   status_.errors = config_errors_;
   status_.errors.insert(status_.errors.end(), runtime_errors_.begin(), runtime_errors_.end());
-  auto failure = write_file_atomic(status_path(dir_), json_line(status_), Durability::runtime);
+  const std::string text = json_line(status_);
+  auto failure = write_file_atomic(status_path(dir_), text, Durability::runtime);
+  if (!failure) {
+    if (status_write_failing_) spdlog::info("status written again");
+    status_write_failing_ = false;
+    return;
+  }
   // A removed service directory is svscan's to act on, not an error.
-  if (failure && is_directory(dir_)) spdlog::error("{}", failure->line);
+  if (!is_directory(dir_)) return;
+  if (!status_write_failing_) spdlog::error("{}", failure->line);
+  status_write_failing_ = true;
+  if (failure->errnum == ENOSPC || failure->errnum == EDQUOT) write_status_in_place(text);
+  status_retry_timer_.start(1000);
+}
+
+// A full scandir has no room for the temp file, but status.json's own page is
+// there: the status is written over it (padded with spaces, so no truncation
+// is needed), and says it was.
+void Supervisor::write_status_in_place(const std::string& text) {
+  Status marked = status_;
+  marked.errors.insert(marked.errors.begin(),
+                       "status written in place: the scandir is full (No space left on device)");
+  std::string line = json_line(marked);
+  UniqueFd fd(::open(status_path(dir_).c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0) return;
+  if (line.size() > size_t(st.st_size)) line = text;  // the unmarked one, when that fits
+  if (line.size() > size_t(st.st_size)) return;
+  line.back() = ' ';
+  line.resize(size_t(st.st_size) - 1, ' ');
+  line += '\n';
+  if (::pwrite(fd.get(), line.data(), line.size(), 0) != ssize_t(line.size())) return;
 }
 
 void Supervisor::report_error(const std::string& line) {
@@ -741,6 +848,8 @@ void Supervisor::on_control_readable() {
       ++unknown_control_bytes_;
     } else if (known->event) {
       post(*known->event);
+    } else if (known->letter == control::kReaped) {
+      if (adopted_) adopted_->reaped();
     } else if (run_pid_ > 0) {
       ::kill(run_pid_, known->signal);
     }
@@ -768,15 +877,21 @@ void Supervisor::report_unknown_control_bytes() {
   run_queue();
 }
 
-void Supervisor::on_output_readable() {
+void Supervisor::on_output_readable(Stream stream) {
+  Pipe& pipe = stream == Stream::out ? stdout_ : stderr_;
   char buf[16384];
   ssize_t n;
-  while ((n = ::read(output_.read.get(), buf, sizeof buf)) > 0) {
+  while ((n = ::read(pipe.read.get(), buf, sizeof buf)) > 0) {
     const std::string_view chunk(buf, size_t(n));
     recent_output_.append(chunk);
-    if (auto failure = output_log_->append(chunk)) report_error(failure->line);
+    if (auto failure = output_log_->append(stream, chunk)) report_error(failure->line);
   }
   if (dirty_ && !handling_) run_queue();
+}
+
+void Supervisor::read_output() {
+  on_output_readable(Stream::out);
+  on_output_readable(Stream::err);
 }
 
 void Supervisor::on_ready_readable() {

@@ -29,6 +29,7 @@
 #include "../lib/paths.hpp"
 #include "../lib/status.hpp"
 #include "../lib/uv.hpp"
+#include "adoption.hpp"
 #include "config.hpp"
 #include "evidence.hpp"
 #include "health.hpp"
@@ -79,8 +80,10 @@ class Supervisor {
     count
   };
 
-  // `dir` is the service directory; `name` its name in status and logs.
-  Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths);
+  // `dir` is the service directory; `name` its name in status and logs. With
+  // `held_pipes`, run's output pipes are the ones svscan holds (lib/status.hpp).
+  Supervisor(uv_loop_t* loop, std::string dir, std::string name, const Paths& paths,
+             bool held_pipes);
   ~Supervisor();
 
   enum class OpenError { already_supervised, other };
@@ -90,7 +93,8 @@ class Supervisor {
   };
   // Takes the lock and opens the control FIFO.
   std::optional<OpenFailure> open();
-  // Starts the service unless `down` exists; the loop does the rest.
+  // Adopts the run a dead supervise left, or starts the service unless
+  // `down` exists; the loop does the rest.
   void begin();
   bool finished() const { return finished_; }
 
@@ -140,6 +144,7 @@ class Supervisor {
 
   // Steps the cells share.
   void reload_config();
+  bool adopt_orphaned_run();
   void start();
   void send_down_signal();
   void set_want(Want want, WantBy by);
@@ -151,6 +156,7 @@ class Supervisor {
   void enter(State state, RunState shown);
   void publish() { dirty_ = true; }
   void write_status();
+  void write_status_in_place(const std::string& text);
   void report_error(const std::string& line);
   void on_health_result(bool passed, uint64_t failures_in_a_row);
   // Persisted-profile hooks (DESIGN.md "Planned-stop markers", "Persisted profile state").
@@ -161,7 +167,8 @@ class Supervisor {
   // Event sources.
   void on_sigchld();
   void on_control_readable();
-  void on_output_readable();
+  void on_output_readable(Stream stream);
+  void read_output();
   void on_ready_readable();
   void report_unknown_control_bytes();
 
@@ -192,17 +199,20 @@ class Supervisor {
   uint64_t unknown_control_bytes_ = 0;  // not yet reported
   int first_unknown_control_byte_ = -1;
 
+  bool held_pipes_;
+  bool status_write_failing_ = false;
   UniqueFd lock_fd_;
   UniqueFd control_read_;
   UniqueFd control_keepalive_;
-  Pipe output_;
+  Pipe stdout_, stderr_;
   UniqueFd ready_read_;
   std::unique_ptr<OutputLog> output_log_;
   std::unique_ptr<HealthMonitor> health_;
+  std::unique_ptr<AdoptedRun> adopted_;
 
   uv::Signal sigchld_, sigterm_, sigint_;
-  uv::Readable control_watch_, output_watch_, ready_watch_;
-  uv::Timer start_timer_, kill_timer_, finish_timer_, control_error_timer_;
+  uv::Readable control_watch_, stdout_watch_, stderr_watch_, ready_watch_;
+  uv::Timer start_timer_, kill_timer_, finish_timer_, control_error_timer_, status_retry_timer_;
 };
 
 }  // namespace svkit::supervise

@@ -5,26 +5,80 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <vector>
 
+#include "../lib/clock.hpp"
+#include "../lib/control.hpp"
 #include "../lib/files.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
+#include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
+#include "../lib/status.hpp"
 
 namespace svkit::svscan {
 
 namespace {
-// A supervise that died on its own is started again no sooner than this.
-constexpr uint64_t kRespawnDelayMs = 1000;
-// start_supervise's stdout_fd: leave svscan's own stdout to the child.
-constexpr int kInherit = -2;
+
+// A supervise that dies younger than this is started again only after this
+// long: a supervise that cannot run never spins.
+constexpr int64_t kYoungDeathMs = 1000;
+
+std::optional<pid_t> pid_in_file(const std::string& path) {
+  auto text = read_small_file(path, kConfigFileCap);
+  if (!text) return std::nullopt;
+  pid_t pid = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);
+  if (ec != std::errc() || pid <= 1) return std::nullopt;
+  return pid;
+}
+
+// The arguments of a running process.
+std::vector<std::string> command_line(pid_t pid) {
+  std::vector<std::string> args;
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/cmdline", 64 * 1024);
+  if (!text) return args;
+  for (size_t at = 0; at < text->size();) {
+    const size_t end = std::min(text->find('\0', at), text->size());
+    args.emplace_back(text->substr(at, end - at));
+    at = end + 1;
+  }
+  return args;
+}
+
+// A new open of one of `pid`'s pipe fds: /proc/PID/fd/N opens a pipe like a
+// FIFO, so either end can be had from any of its fds.
+UniqueFd reopen_pipe_end(pid_t pid, int fd, int flags) {
+  return UniqueFd(::open(("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd)).c_str(),
+                         flags | O_NONBLOCK | O_CLOEXEC));
+}
+
+Pipe reopen_pipe(pid_t pid, int fd) {
+  Pipe pipe{reopen_pipe_end(pid, fd, O_RDONLY), reopen_pipe_end(pid, fd, O_WRONLY)};
+  if (!pipe.read || !pipe.write) return {};
+  // The write end a service inherits must block, as a pipe's does.
+  ::fcntl(pipe.write.get(), F_SETFL, ::fcntl(pipe.write.get(), F_GETFL) & ~O_NONBLOCK);
+  return pipe;
+}
+
+void raise_open_file_limit() {
+  // Four pipe ends per supervised folder, and the logger pipes: a thousand
+  // services need more than the usual soft limit of 1024.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 Scanner::Scanner(uv_loop_t* loop, std::string scandir, std::string rundir, uint64_t rescan_ms)
@@ -45,12 +99,11 @@ std::string Scanner::open() {
   }
   const std::string fifo = svscan_control_path(rundir_);
   ::unlink(fifo.c_str());
-  if (::mkfifo(fifo.c_str(), 0600) != 0)
-    return "cannot create " + fifo + ": " + std::strerror(errno);
+  if (::mkfifo(fifo.c_str(), 0600) != 0) return errno_error("cannot create " + fifo).line;
   control_read_.reset(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   control_keepalive_.reset(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!control_read_ || !control_keepalive_)
-    return "cannot open " + fifo + ": " + std::strerror(errno);
+  if (!control_read_ || !control_keepalive_) return errno_error("cannot open " + fifo).line;
+  raise_open_file_limit();
 
   // Orphans of the services are re-parented here, and reaped.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -64,9 +117,10 @@ std::string Scanner::open() {
   scan_timer_ = uv::Timer(loop_, [this] { scan(); });
   rescan_timer_ = uv::Timer(loop_, [this] {
     scan();
-    if (rescan_ms_ > 0) rescan_timer_.start(rescan_ms_);
+    rescan_timer_.start(rescan_ms_);
   });
   if (rescan_ms_ > 0) rescan_timer_.start(rescan_ms_);
+  respawn_timer_ = uv::Timer(loop_, [this] { scan(); });
   return {};
 }
 
@@ -79,21 +133,26 @@ void Scanner::scan() {
   for (auto& [name, slot] : slots_) slot.present = false;
   DIR* dir = ::opendir(scandir_.c_str());
   if (!dir) {
-    spdlog::error("cannot read scandir {}: {}", scandir_, std::strerror(errno));
+    spdlog::error("{}", errno_error("cannot read scandir " + scandir_).line);
     return;
   }
   while (dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     const std::string name = entry->d_name;
     const std::string path = scandir_ + "/" + name;
-    if (!is_directory(path)) continue;
+    if (entry->d_type != DT_DIR && !is_directory(path)) continue;
     Slot& slot = slots_[name];
     slot.present = true;
-    if (is_directory(path + "/log")) {
-      if (!slot.log_pipe.read) slot.log_pipe = make_pipe();
-      if (slot.logger == 0) start_logger(name, slot);
+    slot.main.dir = path;
+    slot.has_logger = is_directory(path + "/log");
+    if (slot.has_logger) {
+      slot.logger.dir = path + "/log";
+      if (!slot.log_pipe.read && !slot.logger.supervise && !slot.main.supervise) {
+        slot.log_pipe = make_pipe();
+      }
+      ensure_running(name, slot, slot.logger, true);
     }
-    if (slot.main == 0) start_main(name, slot);
+    ensure_running(name, slot, slot.main, false);
   }
   ::closedir(dir);
   for (auto& [name, slot] : slots_) {
@@ -101,67 +160,166 @@ void Scanner::scan() {
   }
   std::erase_if(slots_, [](const auto& entry) {
     const Slot& s = entry.second;
-    return !s.present && s.main == 0 && s.logger == 0;
+    return !s.present && s.main.supervise == 0 && s.logger.supervise == 0;
   });
 }
 
-pid_t Scanner::start_supervise(const std::string& dir, int stdin_fd, int stdout_fd) {
-  SpawnRequest request{
-      .argv = {supervise_path_, dir}, .fds = {{0, stdin_fd}}, .new_session = false};
-  if (stdout_fd != kInherit) request.fds.push_back({1, stdout_fd});
+void Scanner::ensure_running(const std::string& name, Slot& slot, Unit& unit, bool logger) {
+  if (unit.supervise > 0) return;
+  const int64_t wait_ms = unit.respawn_at_ms - monotonic_ms();
+  if (wait_ms > 0) {
+    schedule_respawn(wait_ms);
+    return;
+  }
+  // A supervise already holds it (svscan was restarted): take it back.
+  if (is_supervised(unit.dir) && adopt_supervise(slot, unit, logger)) {
+    watch_adopted(name, unit);
+    return;
+  }
+  start_supervise(slot, unit, logger);
+  if (unit.supervise > 0) owners_[unit.supervise] = {name, logger};
+}
+
+bool Scanner::adopt_supervise(Slot& slot, Unit& unit, bool logger) {
+  const auto pid = pid_in_file(unit.dir + "/supervise/lock");
+  if (!pid) return false;
+  const auto args = command_line(*pid);
+  if (args.empty() || args.back() != unit.dir) return false;
+  unit.pidfd = open_pidfd(*pid);
+  if (!unit.pidfd) {
+    spdlog::error("{}", errno_error("cannot watch the running supervise " + std::to_string(*pid) +
+                                    " of " + unit.dir)
+                            .line);
+    return false;
+  }
+  unit.supervise = *pid;
+  unit.adopted = true;
+  unit.started_mono_ms = monotonic_ms();
+  // The pipes it was given, held here again.
+  if (args.size() > 1 && args[args.size() - 2] == held_pipes::kOption) {
+    unit.out = reopen_pipe(*pid, held_pipes::kStdoutRead);
+    unit.err = reopen_pipe(*pid, held_pipes::kStderrRead);
+  }
+  if (slot.has_logger && !slot.log_pipe.read) slot.log_pipe = reopen_pipe(*pid, logger ? 0 : 1);
+  spdlog::info("took back the running supervise {} of {}", *pid, unit.dir);
+  return true;
+}
+
+void Scanner::start_supervise(Slot& slot, Unit& unit, bool logger) {
+  if (!unit.out.read) {
+    unit.out = make_pipe();
+    unit.err = make_pipe();
+    if (!unit.out.read || !unit.err.read) {
+      if (!pipes_warned_) {
+        spdlog::warn("{}; supervise makes its own output pipes, which do not outlive it",
+                     errno_error("cannot hold output pipes").line);
+      }
+      pipes_warned_ = true;
+      unit.out = {};
+      unit.err = {};
+    }
+  }
+  SpawnRequest request{.argv = {supervise_path_}, .new_session = false};
+  request.fds.push_back({0, logger ? slot.log_pipe.read.get() : -1});
+  if (!logger && slot.has_logger) request.fds.push_back({1, slot.log_pipe.write.get()});
+  if (unit.out.read) {
+    request.argv.push_back(held_pipes::kOption);
+    request.fds.insert(request.fds.end(), {{held_pipes::kStdoutRead, unit.out.read.get()},
+                                           {held_pipes::kStdoutWrite, unit.out.write.get()},
+                                           {held_pipes::kStderrRead, unit.err.read.get()},
+                                           {held_pipes::kStderrWrite, unit.err.write.get()}});
+  }
+  request.argv.push_back(unit.dir);
   auto result = spawn(request);
   if (result.pid < 0) {
-    spdlog::error("cannot start {} {}: {}", supervise_path_, dir, std::strerror(result.error));
-    if (!rescan_timer_.active()) rescan_timer_.start(kRespawnDelayMs);
-    return 0;
+    spdlog::error("cannot start {} {}: {}", supervise_path_, unit.dir, std::strerror(result.error));
+    unit.respawn_at_ms = monotonic_ms() + kYoungDeathMs;
+    schedule_respawn(kYoungDeathMs);
+    return;
   }
-  return result.pid;
+  unit.supervise = result.pid;
+  unit.adopted = false;
+  unit.started_mono_ms = monotonic_ms();
 }
 
-void Scanner::start_main(const std::string& name, Slot& slot) {
-  const int out = slot.log_pipe.write ? slot.log_pipe.write.get() : kInherit;
-  slot.main = start_supervise(scandir_ + "/" + name, -1, out);
-  if (slot.main > 0) owners_[slot.main] = name;
+void Scanner::watch_adopted(const std::string& name, Unit& unit) {
+  const bool logger = &unit != &slots_[name].main;
+  unit.pidfd_watch = uv::Readable(loop_, unit.pidfd.get(), [this, name, logger] {
+    Slot* slot = slot_of(name);
+    if (!slot) return;
+    Unit& gone = logger ? slot->logger : slot->main;
+    gone.pidfd_watch.close();
+    gone.pidfd.reset();
+    gone.adopted = false;
+    supervise_ended(name, gone);
+    finish_if_idle();
+  });
 }
 
-void Scanner::start_logger(const std::string& name, Slot& slot) {
-  slot.logger = start_supervise(scandir_ + "/" + name + "/log", slot.log_pipe.read.get(), kInherit);
-  if (slot.logger > 0) owners_[slot.logger] = name;
-}
-
-void Scanner::stop_slot(Slot& slot) {
-  // The service first; its logger once it is gone, so the last lines are read.
-  if (slot.main > 0) {
-    ::kill(slot.main, SIGTERM);
-  } else if (slot.logger > 0) {
-    ::kill(slot.logger, SIGTERM);
-  }
+Scanner::Slot* Scanner::slot_of(const std::string& name) {
+  auto it = slots_.find(name);
+  return it == slots_.end() ? nullptr : &it->second;
 }
 
 void Scanner::on_sigchld() {
   int ws = 0;
   pid_t pid;
-  while ((pid = ::waitpid(-1, &ws, WNOHANG)) > 0) child_exited(pid);
+  while ((pid = ::waitpid(-1, &ws, WNOHANG)) > 0) {
+    auto owner = owners_.find(pid);
+    if (owner == owners_.end()) {
+      orphan_reaped(pid, ws);
+      continue;
+    }
+    const auto [name, logger] = owner->second;
+    owners_.erase(owner);
+    if (Slot* slot = slot_of(name)) supervise_ended(name, logger ? slot->logger : slot->main);
+  }
   finish_if_idle();
 }
 
-void Scanner::child_exited(pid_t pid) {
-  auto owner = owners_.find(pid);
-  if (owner == owners_.end()) return;  // an orphan, reaped
-  const std::string name = owner->second;
-  owners_.erase(owner);
-  auto it = slots_.find(name);
-  if (it == slots_.end()) return;
-  Slot& slot = it->second;
-  if (slot.main == pid) slot.main = 0;
-  if (slot.logger == pid) slot.logger = 0;
+// A supervise is gone. Its run, when it had one, is now an orphan here: its
+// wait status is kept for the supervise that will adopt it.
+void Scanner::supervise_ended(const std::string& name, Unit& unit) {
+  const bool young = monotonic_ms() - unit.started_mono_ms < kYoungDeathMs;
+  unit.supervise = 0;
+  if (auto run = pid_in_file(unit.dir + "/supervise/pid")) orphaned_runs_[*run] = unit.dir;
+  Slot& slot = *slot_of(name);
   if (shutting_down_ || !slot.present) {
     stop_slot(slot);
-    if (!slot.present && slot.main == 0 && slot.logger == 0) slots_.erase(it);
+    if (!slot.present && slot.main.supervise == 0 && slot.logger.supervise == 0) {
+      slots_.erase(name);
+    }
     return;
   }
-  spdlog::warn("supervise for {} exited; starting it again", name);
-  if (!rescan_timer_.active()) rescan_timer_.start(kRespawnDelayMs);
+  spdlog::warn("supervise for {} exited; starting it again{}", unit.dir,
+               young ? " in a second" : "");
+  if (young) {
+    unit.respawn_at_ms = monotonic_ms() + kYoungDeathMs;
+    schedule_respawn(kYoungDeathMs);
+  } else {
+    unit.respawn_at_ms = 0;
+    request_scan();
+  }
+}
+
+void Scanner::orphan_reaped(pid_t pid, int wait_status) {
+  auto orphan = orphaned_runs_.find(pid);
+  if (orphan == orphaned_runs_.end()) return;  // some other orphan: reaped, nothing more
+  const std::string dir = orphan->second;
+  orphaned_runs_.erase(orphan);
+  const Reaped reaped{.pid = pid,
+                      .code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
+                      .signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0,
+                      .at_ms = now_ms()};
+  if (auto failure = write_file_atomic(reaped_path(dir), json_line(reaped), Durability::runtime)) {
+    spdlog::error("{}", failure->line);
+    return;
+  }
+  send_control(dir, std::string_view(&control::kReaped, 1));
+}
+
+void Scanner::schedule_respawn(int64_t delay_ms) {
+  if (!respawn_timer_.active()) respawn_timer_.start(uint64_t(std::max<int64_t>(delay_ms, 1)));
 }
 
 void Scanner::on_control_readable() {
@@ -171,17 +329,30 @@ void Scanner::on_control_readable() {
   if (wanted) request_scan();
 }
 
+void Scanner::stop_slot(Slot& slot) {
+  // The service first; its logger once it is gone, so the last lines are read.
+  if (slot.main.supervise > 0) {
+    ::kill(slot.main.supervise, SIGTERM);
+  } else if (slot.logger.supervise > 0) {
+    ::kill(slot.logger.supervise, SIGTERM);
+  }
+}
+
 void Scanner::shut_down() {
   if (shutting_down_) return;
   shutting_down_ = true;
   scan_timer_.stop();
   rescan_timer_.stop();
+  respawn_timer_.stop();
   for (auto& [name, slot] : slots_) stop_slot(slot);
   finish_if_idle();
 }
 
 void Scanner::finish_if_idle() {
-  if (!shutting_down_ || !owners_.empty()) return;
+  if (!shutting_down_) return;
+  for (const auto& [name, slot] : slots_) {
+    if (slot.main.supervise > 0 || slot.logger.supervise > 0) return;
+  }
   finished_ = true;
   uv_stop(loop_);
 }

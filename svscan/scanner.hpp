@@ -1,11 +1,16 @@
 // svscan's whole job: one supervise per service directory of the scandir (two
-// when it has a log/), the pipe between a service and its logger held here so
-// that neither side's restart loses a line, every zombie reaped, and on
-// SIGTERM every service down before svscan exits. No service logic lives here.
+// when it has a log/), and no service logic. It holds every pipe a service
+// writes into (its stdout and stderr, and the pipe to its logger), so that no
+// supervise's death costs the service a line or a SIGPIPE; it is the subreaper
+// of the services, so it reaps a run whose supervise died and leaves its wait
+// status for the supervise that adopts it; a supervise it finds running (after
+// its own restart) is taken back, not started twice; on SIGTERM every service
+// is down before svscan exits.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -25,23 +30,38 @@ class Scanner {
   bool finished() const { return finished_; }
 
  private:
+  // One supervised folder: a service, or its logger.
+  struct Unit {
+    std::string dir;
+    pid_t supervise = 0;
+    bool adopted = false;  // found running: not a child, watched through a pidfd
+    UniqueFd pidfd;
+    uv::Readable pidfd_watch;
+    Pipe out, err;               // run's stdout and stderr, held here
+    int64_t started_mono_ms = 0;
+    int64_t respawn_at_ms = 0;   // monotonic; 0: whenever a scan finds it missing
+  };
   struct Slot {
-    pid_t main = 0;
-    pid_t logger = 0;
-    Pipe log_pipe;
+    Unit main, logger;
+    Pipe log_pipe;  // main's stdout to the logger's stdin
+    bool has_logger = false;
     bool present = false;
   };
 
   void request_scan();
-  void start_main(const std::string& name, Slot& slot);
-  void start_logger(const std::string& name, Slot& slot);
-  pid_t start_supervise(const std::string& dir, int stdin_fd, int stdout_fd);
+  void ensure_running(const std::string& name, Slot& slot, Unit& unit, bool logger);
+  bool adopt_supervise(Slot& slot, Unit& unit, bool logger);
+  void start_supervise(Slot& slot, Unit& unit, bool logger);
+  void watch_adopted(const std::string& name, Unit& unit);
   void on_sigchld();
-  void child_exited(pid_t pid);
+  void supervise_ended(const std::string& name, Unit& unit);
+  void orphan_reaped(pid_t pid, int wait_status);
   void on_control_readable();
   void shut_down();
   void stop_slot(Slot& slot);
   void finish_if_idle();
+  void schedule_respawn(int64_t delay_ms);
+  Slot* slot_of(const std::string& name);
 
   uv_loop_t* loop_;
   std::string scandir_;
@@ -49,9 +69,13 @@ class Scanner {
   std::string supervise_path_;
   uint64_t rescan_ms_;
   std::map<std::string, Slot> slots_;
-  std::unordered_map<pid_t, std::string> owners_;
+  // Every running supervise: its slot, and whether it is the logger.
+  std::unordered_map<pid_t, std::pair<std::string, bool>> owners_;
+  // Runs whose supervise died, until reaped: the service folder to tell.
+  std::unordered_map<pid_t, std::string> orphaned_runs_;
   bool shutting_down_ = false;
   bool finished_ = false;
+  bool pipes_warned_ = false;
 
   UniqueFd lock_fd_;
   UniqueFd control_read_;
@@ -59,8 +83,9 @@ class Scanner {
   uv::Signal sigchld_, sigterm_, sigint_, sighup_;
   uv::Readable control_watch_;
   uv::DirWatch dir_watch_;
-  uv::Timer scan_timer_;    // coalesces a burst of triggers into one scan
-  uv::Timer rescan_timer_;  // --rescan-ms, and retrying supervisors that died
+  uv::Timer scan_timer_;     // coalesces a burst of triggers into one scan
+  uv::Timer rescan_timer_;   // --rescan-ms
+  uv::Timer respawn_timer_;  // a supervise that died young is started again after a pause
 };
 
 }  // namespace svkit::svscan

@@ -229,10 +229,6 @@ pid_t Sandbox::wait_new_pid(const std::string& name, pid_t old_pid) const {
                           [&] { return describe(name); });
 }
 
-bool is_zombie(pid_t pid) {
-  return proc_stat_field(pid, 3) == "Z";
-}
-
 bool process_alive(pid_t pid) {
   return ::kill(pid, 0) == 0 && !is_zombie(pid);
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../lib/proc.hpp"
 #include "../lib/status.hpp"
 
 namespace svkit::test {
@@ -84,7 +85,6 @@ std::string program_path(const std::string& program);
 // The status of the service in `service_dir`, when it can be read.
 std::optional<Status> status_at(const std::string& service_dir);
 bool process_alive(pid_t pid);  // exists and is not a zombie
-bool is_zombie(pid_t pid);
 std::string read_text(const std::string& path);  // empty when missing
 // Waits for `pid` (a child of the test) with a deadline; exit code or 128+signal, -1 on timeout.
 int wait_child(pid_t pid, std::chrono::milliseconds deadline = kDeadline);

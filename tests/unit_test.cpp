@@ -284,14 +284,18 @@ TEST(Durations, ShortForms) {
 TEST(OutputLog, StampsLinesJoinsPartsAndRotates) {
   test::Sandbox sandbox;
   supervise::OutputLog log(sandbox.path("logs/svc"), 4096, 2);
-  EXPECT_FALSE(log.append("hel"));
-  EXPECT_FALSE(log.append("lo\nwor"));
+  using supervise::Stream;
+  EXPECT_FALSE(log.append(Stream::out, "hel"));
+  EXPECT_FALSE(log.append(Stream::err, "oops "));
+  EXPECT_FALSE(log.append(Stream::out, "lo\nwor"));
+  EXPECT_FALSE(log.append(Stream::err, "again\n"));
   std::string text = test::read_text(log.path());
   EXPECT_NE(text.find("Z hello\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Z oops again\n"), std::string::npos) << "the streams' partial lines mixed";
   EXPECT_EQ(text.find("wor"), std::string::npos) << "a partial line was written early";
   EXPECT_FALSE(log.flush_partial());
   EXPECT_NE(test::read_text(log.path()).find("Z wor\n"), std::string::npos);
-  for (int i = 0; i < 400; ++i) log.append("line " + std::to_string(i) + "\n");
+  for (int i = 0; i < 400; ++i) (void)log.append(Stream::out, "line " + std::to_string(i) + "\n");
   EXPECT_TRUE(path_exists(log.path() + ".1"));
   EXPECT_TRUE(path_exists(log.path() + ".2"));
   EXPECT_FALSE(path_exists(log.path() + ".3"));
