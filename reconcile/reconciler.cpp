@@ -25,22 +25,6 @@ namespace {
 
 constexpr off_t kBootLogLimit = 256 * 1024;
 
-std::string real_path(const std::string& path) {
-  char buf[PATH_MAX];
-  return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
-}
-
-// Only links need resolving: a plain entry of a real folder stays in it.
-bool is_link(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
-}
-
-bool is_inside(const std::string& path, const std::string& folder) {
-  return !path.empty() && !folder.empty() && path.size() > folder.size() &&
-         path.compare(0, folder.size(), folder) == 0 && path[folder.size()] == '/';
-}
-
 bool pattern_is_confined(const std::string& pattern) {
   if (pattern.empty() || pattern.front() == '/') return false;
   std::stringstream parts(pattern);
@@ -59,7 +43,7 @@ int sweep_runtime_files(const std::string& profile, const std::string& name) {
     if (list.error().errnum != ENOENT) spdlog::warn("profile {}: {}", name, list.error().line);
     return 0;
   }
-  const std::string root = real_path(profile);
+  const std::string root = state::resolved(profile);
   int swept = 0;
   std::stringstream lines(*list);
   std::string pattern;
@@ -79,7 +63,8 @@ int sweep_runtime_files(const std::string& profile, const std::string& name) {
         struct stat st;
         if (::lstat(match.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
         // The folder holding the match must resolve inside the profile.
-        if (!is_inside(real_path(std::filesystem::path(match).parent_path()) + "/x", root))
+        if (!state::is_inside(state::resolved(std::filesystem::path(match).parent_path()) + "/x",
+                              root))
           continue;
         if (::unlink(match.c_str()) == 0) ++swept;
       }
@@ -131,11 +116,7 @@ Outcome reconcile_profile(const Context& ctx, const std::string& name) {
   }
   const std::string profile = state::profile_dir(ctx.state_dir, name);
   const std::string service = profile + "/service";
-  const std::string root =
-      ctx.profiles_root.empty() ? real_path(state::profiles_dir(ctx.state_dir)) : ctx.profiles_root;
-  const std::string real_profile = is_link(profile) ? real_path(profile) : root + "/" + name;
-  if (!is_inside(real_profile, root) ||
-      (is_link(service) && !is_inside(real_path(service), real_profile))) {
+  if (state::check_containment(ctx.state_dir, name, ctx.profiles_root)) {
     out.error = "symlink leads out of the state dir";
     return out;
   }
@@ -181,7 +162,7 @@ Result<std::vector<Outcome>> reconcile_all(const Context& ctx) {
   ::closedir(dir);
   std::sort(names.begin(), names.end());
   Context resolved = ctx;
-  resolved.profiles_root = real_path(folder);
+  resolved.profiles_root = state::resolved(folder);
   std::vector<Outcome> outcomes;
   outcomes.reserve(names.size());
   for (const auto& name : names) outcomes.push_back(reconcile_profile(resolved, name));

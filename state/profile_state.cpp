@@ -1,7 +1,10 @@
 #include "profile_state.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 
@@ -117,6 +120,43 @@ std::string state_file(const std::string& state_dir, const std::string& name) {
 
 bool is_profile(const std::string& state_dir, const std::string& name) {
   return is_safe_name(name) && is_directory(profile_dir(state_dir, name) + "/service");
+}
+
+std::string resolved(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+bool is_inside(const std::string& path, const std::string& folder) {
+  return !path.empty() && !folder.empty() && path.size() > folder.size() &&
+         path.compare(0, folder.size(), folder) == 0 && path[folder.size()] == '/';
+}
+
+namespace {
+
+bool is_link(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+}  // namespace
+
+Failure check_containment(const std::string& state_dir, const std::string& name,
+                          const std::string& profiles_root) {
+  const Error refused{"profile " + name + ": symlink leads out of the state dir", EPERM};
+  const std::string root =
+      profiles_root.empty() ? resolved(profiles_dir(state_dir)) : profiles_root;
+  const std::string folder = profile_dir(state_dir, name);
+  // Only links need resolving: a plain entry of a real folder stays in it.
+  const std::string real_folder = is_link(folder) ? resolved(folder) : root + "/" + name;
+  if (!is_inside(real_folder, root)) return refused;
+  if (is_link(folder + "/service") && !is_inside(resolved(folder + "/service"), real_folder)) {
+    return refused;
+  }
+  for (const char* file : {"state.json", "pid", "state.lock"}) {
+    if (is_link(folder + "/" + file)) return refused;
+  }
+  return std::nullopt;
 }
 
 namespace {

@@ -70,6 +70,17 @@ std::string profile_dir(const std::string& state_dir, const std::string& name);
 std::string state_file(const std::string& state_dir, const std::string& name);
 bool is_profile(const std::string& state_dir, const std::string& name);
 
+// The one containment rule of svctl, supervise and reconcile: a profile's
+// folder (and its service/) must resolve inside STATE/profiles, and its
+// state.json, pid and state.lock must not be links. The refusal, or nullopt
+// when it holds. `profiles_root` is STATE/profiles resolved (made when empty).
+Failure check_containment(const std::string& state_dir, const std::string& name,
+                          const std::string& profiles_root = {});
+// realpath(3), or empty.
+std::string resolved(const std::string& path);
+// `path` (resolved) is strictly inside `folder` (resolved).
+bool is_inside(const std::string& path, const std::string& folder);
+
 // Read-modify-write under the profile's lock, so that an operator's `want`
 // and supervise's observation never overwrite each other.
 Failure set_want(const std::string& state_dir, const std::string& name, bool want_up,

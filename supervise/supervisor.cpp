@@ -31,71 +31,72 @@ using St = S::State;
 using Ev = S::Event;
 
 // The life cycle. Every (state, event) pair not listed is ignored.
-constexpr std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)> S::kTransitions = [] {
-  std::array<std::array<Action, size_t(Ev::count)>, size_t(St::count)> table{};
-  for (auto& row : table) row.fill(&S::ignore);
-  auto on = [&table](St state, Ev event, Action cell) {
-    table[size_t(state)][size_t(event)] = cell;
-  };
+constexpr std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)> S::kTransitions =
+    [] {
+      std::array<std::array<Action, size_t(Ev::count)>, size_t(St::count)> table{};
+      for (auto& row : table) row.fill(&S::ignore);
+      auto on = [&table](St state, Ev event, Action cell) {
+        table[size_t(state)][size_t(event)] = cell;
+      };
 
-  on(St::down, Ev::up, &S::start_wanted);
-  on(St::down, Ev::once, &S::start_once);
-  on(St::down, Ev::down, &S::note_want_down);
-  on(St::down, Ev::exit, &S::exit_now);
-  on(St::down, Ev::start_failed, &S::start_failed);
+      on(St::down, Ev::up, &S::start_wanted);
+      on(St::down, Ev::once, &S::start_once);
+      on(St::down, Ev::down, &S::note_want_down);
+      on(St::down, Ev::exit, &S::exit_now);
+      on(St::down, Ev::start_failed, &S::start_failed);
 
-  on(St::backoff, Ev::up, &S::start_wanted);
-  on(St::backoff, Ev::restart, &S::start_wanted);
-  on(St::backoff, Ev::once, &S::start_once);
-  on(St::backoff, Ev::down, &S::cancel_start);
-  on(St::backoff, Ev::exit, &S::exit_now);
-  on(St::backoff, Ev::start_due, &S::start_scheduled);
-  on(St::backoff, Ev::start_failed, &S::start_failed);
+      on(St::backoff, Ev::up, &S::start_wanted);
+      on(St::backoff, Ev::restart, &S::start_wanted);
+      on(St::backoff, Ev::once, &S::start_once);
+      on(St::backoff, Ev::down, &S::cancel_start);
+      on(St::backoff, Ev::exit, &S::exit_now);
+      on(St::backoff, Ev::start_due, &S::start_scheduled);
+      on(St::backoff, Ev::start_failed, &S::start_failed);
 
-  on(St::up, Ev::up, &S::note_want_up);
-  on(St::up, Ev::once, &S::note_once);
-  on(St::up, Ev::down, &S::stop_wanted_down);
-  on(St::up, Ev::restart, &S::stop_for_restart);
-  on(St::up, Ev::term, &S::term_expecting_death);
-  on(St::up, Ev::kill, &S::kill_expecting_death);
-  on(St::up, Ev::exit, &S::stop_for_exit);
-  on(St::up, Ev::run_died, &S::run_died);
-  on(St::up, Ev::ready, &S::mark_ready);
-  on(St::up, Ev::unhealthy, &S::restart_unhealthy);
+      on(St::up, Ev::up, &S::note_want_up);
+      on(St::up, Ev::once, &S::note_once);
+      on(St::up, Ev::down, &S::stop_wanted_down);
+      on(St::up, Ev::restart, &S::stop_for_restart);
+      on(St::up, Ev::term, &S::term_expecting_death);
+      on(St::up, Ev::kill, &S::kill_expecting_death);
+      on(St::up, Ev::exit, &S::stop_for_exit);
+      on(St::up, Ev::run_died, &S::run_died);
+      on(St::up, Ev::ready, &S::mark_ready);
+      on(St::up, Ev::unhealthy, &S::restart_unhealthy);
 
-  on(St::stopping, Ev::up, &S::note_want_up);
-  on(St::stopping, Ev::once, &S::note_once);
-  on(St::stopping, Ev::down, &S::stop_wanted_down);
-  on(St::stopping, Ev::restart, &S::stop_for_restart);
-  on(St::stopping, Ev::term, &S::term_expecting_death);
-  on(St::stopping, Ev::kill, &S::kill_expecting_death);
-  on(St::stopping, Ev::exit, &S::stop_for_exit);
-  on(St::stopping, Ev::run_died, &S::expected_run_died);
-  on(St::stopping, Ev::kill_due, &S::kill_group);
-  on(St::stopping, Ev::ready, &S::mark_ready);
+      on(St::stopping, Ev::up, &S::note_want_up);
+      on(St::stopping, Ev::once, &S::note_once);
+      on(St::stopping, Ev::down, &S::stop_wanted_down);
+      on(St::stopping, Ev::restart, &S::stop_for_restart);
+      on(St::stopping, Ev::term, &S::term_expecting_death);
+      on(St::stopping, Ev::kill, &S::kill_expecting_death);
+      on(St::stopping, Ev::exit, &S::stop_for_exit);
+      on(St::stopping, Ev::run_died, &S::expected_run_died);
+      on(St::stopping, Ev::kill_due, &S::kill_group);
+      on(St::stopping, Ev::ready, &S::mark_ready);
 
-  on(St::finishing, Ev::up, &S::note_want_up);
-  on(St::finishing, Ev::once, &S::note_once);
-  on(St::finishing, Ev::down, &S::note_want_down);
-  on(St::finishing, Ev::exit, &S::exit_after_finish);
-  on(St::finishing, Ev::finish_died, &S::finish_died);
-  on(St::finishing, Ev::finish_due, &S::kill_finish);
+      on(St::finishing, Ev::up, &S::note_want_up);
+      on(St::finishing, Ev::once, &S::note_once);
+      on(St::finishing, Ev::down, &S::note_want_down);
+      on(St::finishing, Ev::exit, &S::exit_after_finish);
+      on(St::finishing, Ev::finish_died, &S::finish_died);
+      on(St::finishing, Ev::finish_due, &S::kill_finish);
 
-  on(St::judging, Ev::restart_now, &S::restart_at_once);
-  on(St::judging, Ev::restart_later, &S::restart_after_backoff);
-  on(St::judging, Ev::halt, &S::halt);
-  on(St::judging, Ev::policy_stop, &S::stop_by_policy);
-  on(St::judging, Ev::give_up, &S::give_up);
-  on(St::judging, Ev::fail, &S::fail);
-  on(St::judging, Ev::rest, &S::rest);
-  on(St::judging, Ev::start_failed, &S::start_failed);
+      on(St::judging, Ev::restart_now, &S::restart_at_once);
+      on(St::judging, Ev::restart_later, &S::restart_after_backoff);
+      on(St::judging, Ev::halt, &S::halt);
+      on(St::judging, Ev::policy_stop, &S::stop_by_policy);
+      on(St::judging, Ev::give_up, &S::give_up);
+      on(St::judging, Ev::fail, &S::fail);
+      on(St::judging, Ev::rest, &S::rest);
+      on(St::judging, Ev::start_failed, &S::start_failed);
 
-  on(St::exiting, Ev::run_died, &S::run_died_while_exiting);
-  on(St::exiting, Ev::finish_died, &S::exit_now);
-  on(St::exiting, Ev::kill_due, &S::kill_group);
-  on(St::exiting, Ev::finish_due, &S::kill_finish);
-  return table;
-}();
+      on(St::exiting, Ev::run_died, &S::run_died_while_exiting);
+      on(St::exiting, Ev::finish_died, &S::exit_now);
+      on(St::exiting, Ev::kill_due, &S::kill_group);
+      on(St::exiting, Ev::finish_due, &S::kill_finish);
+      return table;
+    }();
 
 namespace {
 
@@ -178,7 +179,13 @@ Supervisor::Supervisor(uv_loop_t* loop, std::string dir, std::string name, const
       instance_(read_instance_id(paths.rundir)),
       held_pipes_(held_pipes) {
   status_.name = name_;
-  if (state::is_profile(state_dir_, name_)) profile_dir_ = state::profile_dir(state_dir_, name_);
+  if (state::is_profile(state_dir_, name_)) {
+    if (auto refused = state::check_containment(state_dir_, name_)) {
+      runtime_errors_.push_back(refused->line + "; nothing is recorded there");
+    } else {
+      profile_dir_ = state::profile_dir(state_dir_, name_);
+    }
+  }
 }
 
 Supervisor::~Supervisor() = default;
@@ -325,10 +332,9 @@ bool Supervisor::adopt_orphaned_run() {
   started_mono_ms_ = monotonic_ms() - std::max<int64_t>(0, now_ms() - status_.since_ms);
   status_.pid = run_pid_;
   status_.pid_start_time = process_start_time(run_pid_).value_or(0);
-  adopted_ = std::make_unique<AdoptedRun>(loop_, dir_, run_pid_, std::move(pidfd),
-                                          [this](const ExitInfo& exit) {
-                                            handle(Ev::run_died, {.exit = exit});
-                                          });
+  adopted_ = std::make_unique<AdoptedRun>(
+      loop_, dir_, run_pid_, std::move(pidfd),
+      [this](const ExitInfo& exit) { handle(Ev::run_died, {.exit = exit}); });
   status_.health = config_.health.enabled ? Health::unknown : Health::none;
   if (config_.health.enabled) health_->start(config_.health);
   spdlog::info("adopted the running pid {} left by an earlier supervise", run_pid_);
@@ -723,23 +729,21 @@ void Supervisor::write_status() {
   status_retry_timer_.start(1000);
 }
 
-// A full scandir has no room for the temp file, but status.json's own page is
-// there: the status is written over it (padded with spaces, so no truncation
-// is needed), and says it was.
+// A full scandir has no room for the temp file, but the first page of
+// status.json is there already (tmpfs allocates whole pages): the status is
+// written over it, and says it was.
 void Supervisor::write_status_in_place(const std::string& text) {
+  constexpr size_t kPage = 4096;
   Status marked = status_;
   marked.errors.insert(marked.errors.begin(),
                        "status written in place: the scandir is full (No space left on device)");
   std::string line = json_line(marked);
+  if (line.size() > kPage) line = text;
   UniqueFd fd(::open(status_path(dir_).c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
-  struct stat st;
-  if (!fd || ::fstat(fd.get(), &st) != 0) return;
-  if (line.size() > size_t(st.st_size)) line = text;  // the unmarked one, when that fits
-  if (line.size() > size_t(st.st_size)) return;
-  line.back() = ' ';
-  line.resize(size_t(st.st_size) - 1, ' ');
-  line += '\n';
-  if (::pwrite(fd.get(), line.data(), line.size(), 0) != ssize_t(line.size())) return;
+  if (!fd || line.size() > kPage) return;
+  if (::pwrite(fd.get(), line.data(), line.size(), 0) == ssize_t(line.size())) {
+    (void)!::ftruncate(fd.get(), off_t(line.size()));
+  }
 }
 
 void Supervisor::report_error(const std::string& line) {

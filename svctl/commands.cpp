@@ -69,7 +69,12 @@ int check_may_change(const Context& ctx, const std::string& name) {
     return exit_code::kPermission;
   }
   const std::string profile = state::profile_dir(ctx.state_dir, name);
-  if (state::is_profile(ctx.state_dir, name) && ::access(profile.c_str(), W_OK) != 0 &&
+  if (!state::is_profile(ctx.state_dir, name)) return exit_code::kOk;
+  if (auto refused = state::check_containment(ctx.state_dir, name)) {
+    error_line(name + ": " + refused->line + "; nothing was changed");
+    return exit_code::kSystem;
+  }
+  if (::access(profile.c_str(), W_OK) != 0 &&
       (errno == EACCES || errno == EPERM || errno == EROFS)) {
     error_line(name + ": permission denied (cannot write its profile " + profile + ")");
     return exit_code::kPermission;

@@ -320,6 +320,42 @@ TEST(Svinit, OrdinaryServiceIsRestartedAndTheContainerStaysUp) {
 
 // ---- reaping -------------------------------------------------------------------------
 
+// svinit's children named `comm`, as host pids.
+std::vector<pid_t> children_named(pid_t parent, const std::string& comm) {
+  std::vector<pid_t> found;
+  std::istringstream children(read_text("/proc/" + std::to_string(parent) + "/task/" +
+                                        std::to_string(parent) + "/children"));
+  for (pid_t pid; children >> pid;) {
+    if (read_text("/proc/" + std::to_string(pid) + "/comm") == comm + "\n") found.push_back(pid);
+  }
+  return found;
+}
+
+TEST(Svinit, AKilledSvscanIsStartedAgainAndTheServicesStay) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(sb, "svc", "exec sleep 100000");
+  Container c(sb, {});
+  c.wait_up({"svc"});
+  const pid_t service = c.status("svc")->pid;
+  const auto first = children_named(c.init_pid(), "svscan");
+  ASSERT_EQ(first.size(), 1u) << c.err();
+  ASSERT_EQ(::kill(first[0], SIGKILL), 0);
+  eventually(
+      [&] {
+        auto now = children_named(c.init_pid(), "svscan");
+        return now.size() == 1 && now[0] != first[0];
+      },
+      "svinit to start svscan again", [&] { return c.err(); });
+  EXPECT_NE(c.err().find("starting it again"), std::string::npos) << c.err();
+  eventually([&] { return c.err().find("took back the running supervise") != std::string::npos; },
+             "the new svscan to take svc's supervise back", [&] { return c.err(); });
+  EXPECT_EQ(c.status("svc")->pid, service) << "the service was restarted";
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_EQ(c.err().find("already supervised"), std::string::npos) << c.err();
+}
+
 TEST(Svinit, OrphansAreReapedAndNoZombieStays) {
   if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
   Sandbox sb;

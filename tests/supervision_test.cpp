@@ -442,6 +442,18 @@ TEST(BadInput, UnprivilegedCommandsAreRefusedWithOneLine) {
   auto argv = as_nobody;
   argv.insert(argv.end(), {"stat", "svc"});
   EXPECT_EQ(sb.run(argv).exit_code, 0);
+  // Profiles: adding one, and removing one, are refused at once too.
+  ASSERT_EQ(sb.svctl({"add", "job", "--", "sleep", "100000"}).exit_code, 0);
+  sb.wait("up", "job");
+  for (auto command : std::vector<std::vector<std::string>>{
+           {"add", "other", "--", "true"}, {"remove", "job"}, {"down", "job"}}) {
+    argv = as_nobody;
+    argv.insert(argv.end(), command.begin(), command.end());
+    auto result = sb.run(argv);
+    EXPECT_EQ(result.exit_code, 4) << command[0] << ": " << result.err;
+    EXPECT_EQ(lines(result.err), 1u) << command[0] << ": " << result.err;
+  }
+  EXPECT_EQ(sb.status("job")->state, RunState::up);
   auto s = sb.status("svc");
   EXPECT_EQ(s->pid, pid);
   EXPECT_EQ(s->want, Want::up);
