@@ -136,12 +136,13 @@ bool Init::start_svscan() {
 
 // The supervise processes outlive svscan and keep their services; a new
 // svscan takes them back. A svscan that keeps dying waits longer each time
-// (up to 5 s), a container never goes down for it.
+// (up to a second); a container never goes down for it.
 void Init::svscan_died(int wait_status) {
-  constexpr uint64_t kFirstDelayMs = 100, kMaxDelayMs = 5000, kStableMs = 10000;
+  constexpr uint64_t kFirstDelayMs = 50, kMaxDelayMs = 1000, kStableMs = 1000;
   const bool stable = monotonic_ms() - svscan_started_mono_ms_ >= int64_t(kStableMs);
   svscan_restart_delay_ms_ =
-      stable ? kFirstDelayMs : std::min(kMaxDelayMs, std::max(kFirstDelayMs, svscan_restart_delay_ms_ * 2));
+      stable ? kFirstDelayMs
+             : std::min(kMaxDelayMs, std::max(kFirstDelayMs, svscan_restart_delay_ms_ * 2));
   spdlog::error("svscan {} on its own; starting it again in {} ms", describe_exit(wait_status),
                 svscan_restart_delay_ms_);
   svscan_restart_timer_.start(svscan_restart_delay_ms_);

@@ -28,9 +28,10 @@ namespace svkit::svscan {
 
 namespace {
 
-// A supervise that dies younger than this is started again only after this
-// long: a supervise that cannot run never spins.
+// A supervise that dies younger than a second is started again only after a
+// pause: a supervise that cannot run never spins.
 constexpr int64_t kYoungDeathMs = 1000;
+constexpr int64_t kRespawnPauseMs = 250;
 
 std::optional<pid_t> pid_in_file(const std::string& path) {
   auto text = read_small_file(path, kConfigFileCap);
@@ -233,8 +234,8 @@ void Scanner::start_supervise(Slot& slot, Unit& unit, bool logger) {
   auto result = spawn(request);
   if (result.pid < 0) {
     spdlog::error("cannot start {} {}: {}", supervise_path_, unit.dir, std::strerror(result.error));
-    unit.respawn_at_ms = monotonic_ms() + kYoungDeathMs;
-    schedule_respawn(kYoungDeathMs);
+    unit.respawn_at_ms = monotonic_ms() + kRespawnPauseMs;
+    schedule_respawn(kRespawnPauseMs);
     return;
   }
   unit.supervise = result.pid;
@@ -292,10 +293,10 @@ void Scanner::supervise_ended(const std::string& name, Unit& unit) {
     return;
   }
   spdlog::warn("supervise for {} exited; starting it again{}", unit.dir,
-               young ? " in a second" : "");
+               young ? " after a pause" : "");
   if (young) {
-    unit.respawn_at_ms = monotonic_ms() + kYoungDeathMs;
-    schedule_respawn(kYoungDeathMs);
+    unit.respawn_at_ms = monotonic_ms() + kRespawnPauseMs;
+    schedule_respawn(kRespawnPauseMs);
   } else {
     unit.respawn_at_ms = 0;
     request_scan();

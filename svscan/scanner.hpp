@@ -37,9 +37,9 @@ class Scanner {
     bool adopted = false;  // found running: not a child, watched through a pidfd
     UniqueFd pidfd;
     uv::Readable pidfd_watch;
-    Pipe out, err;               // run's stdout and stderr, held here
+    Pipe out, err;  // run's stdout and stderr, held here
     int64_t started_mono_ms = 0;
-    int64_t respawn_at_ms = 0;   // monotonic; 0: whenever a scan finds it missing
+    int64_t respawn_at_ms = 0;  // monotonic; 0: whenever a scan finds it missing
   };
   struct Slot {
     Unit main, logger;

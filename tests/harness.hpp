@@ -84,7 +84,7 @@ pid_t wait_for_new_pid(const std::function<std::optional<Status>()>& read_status
 std::string program_path(const std::string& program);
 // The status of the service in `service_dir`, when it can be read.
 std::optional<Status> status_at(const std::string& service_dir);
-bool process_alive(pid_t pid);  // exists and is not a zombie
+bool process_alive(pid_t pid);                   // exists and is not a zombie
 std::string read_text(const std::string& path);  // empty when missing
 // Waits for `pid` (a child of the test) with a deadline; exit code or 128+signal, -1 on timeout.
 int wait_child(pid_t pid, std::chrono::milliseconds deadline = kDeadline);

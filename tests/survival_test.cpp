@@ -25,12 +25,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One line on stdout per byte on the `tick` FIFO; the process stays the same.
+// One line on stdout per line on the `tick` FIFO; the process stays the same.
+// Ready (notification-fd 5) once the FIFO is open.
 std::string ticking_service(const std::string& tick) {
   return "exec 3<> " + tick +
          "\n"
+         "echo >&5\n"
          "while read -r t <&3; do echo \"tick $t\"; done";
 }
+const std::pair<const std::string, std::string> kReadyOnFd5{"notification-fd", "5"};
 
 void tick(const std::string& fifo, const std::string& word) {
   int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
@@ -72,9 +75,9 @@ TEST(Adoption, AKilledSuperviseIsReplacedAndTheRunningInstanceAdopted) {
   Sandbox sb;
   const std::string fifo = sb.path("tick");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  sb.add_service("svc", ticking_service(fifo), {{"restart-min-interval", "0"}});
+  sb.add_service("svc", ticking_service(fifo), {{"restart-min-interval", "0"}, kReadyOnFd5});
   sb.start_svscan();
-  sb.wait("up", "svc");
+  sb.wait("ready", "svc");
   const pid_t run = sb.status("svc")->pid;
   tick(fifo, "one");
   wait_for_log_line(sb, "svc", "tick one");
@@ -107,10 +110,10 @@ TEST(Adoption, AKilledSvscanIsRestartedAndTakesItsSupervisorsBack) {
   Sandbox sb;
   const std::string fifo = sb.path("tick");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  sb.add_service("svc", ticking_service(fifo));
+  sb.add_service("svc", ticking_service(fifo), {kReadyOnFd5});
   sb.add_service("logged", "exec sleep 100000", {{"log/run", "#!/bin/sh\nexec cat\n"}});
   sb.start_svscan();
-  for (auto name : {"svc", "logged", "logged/log"}) sb.wait("up", name);
+  for (auto name : {"svc", "logged", "logged/log"}) sb.wait("ready", name);
   const pid_t run = sb.status("svc")->pid;
   const pid_t supervise = supervise_of(sb, "svc");
 
