@@ -17,12 +17,15 @@
 //   run at all (a svscan that dies is started again)   111
 //   usage error                      2
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "../lib/console.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
 #include "init.hpp"
@@ -53,8 +56,13 @@ int main(int argc, char** argv) {
   ::signal(SIGTTIN, SIG_IGN);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  const auto paths = svkit::Paths::from_environment();
+  // What an earlier boot chose is chosen again, from the environment.
+  ::unlink(svkit::effective_paths_file(svkit::env_or("SVKIT_RUNDIR", "/run/svkit")).c_str());
+  auto paths = svkit::Paths::from_environment();
   svkit::init::export_paths(paths);
+  // Service output on the container's console unless told otherwise, checked once here.
+  ::setenv("SVKIT_CONSOLE", svkit::env_or("SVKIT_CONSOLE", "on").c_str(), 1);
+  svkit::export_console(svkit::console_from_environment(true));
   const auto settings = svkit::init::Settings::from_environment();
   uv_loop_t* loop = uv_default_loop();
   int code = 0;

@@ -21,6 +21,7 @@
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
 #include "../lib/instance.hpp"
+#include "../lib/json.hpp"
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
 
@@ -134,9 +135,52 @@ void export_paths(const Paths& paths) {
   ::setenv("SVKIT_LOG_DIR", paths.log_dir.c_str(), 1);
 }
 
-std::string run_stage1(const Paths& paths) {
+namespace {
+
+// Why `folder` cannot take svkit's files, or nullopt when it can.
+std::optional<Error> unwritable(const std::string& folder) {
+  if (auto failure = make_dirs(folder)) return failure;
+  if (::access(folder.c_str(), W_OK) != 0) return errno_error(folder);
+  return std::nullopt;
+}
+
+// Non-root with a read-only root: the defaults under /var are not writable.
+void choose_writable_folders(Paths& paths) {
+  if (auto why = unwritable(paths.log_dir)) {
+    const std::string fallback = paths.rundir + "/log";
+    spdlog::warn("SVKIT_LOG_DIR {} is not writable ({}): service logs and evidence go to {}",
+                 paths.log_dir, std::strerror(why->errnum), fallback);
+    paths.log_dir = fallback;
+  }
+  if (!is_directory(paths.state_dir)) {
+    if (auto why = unwritable(paths.state_dir)) {
+      const std::string fallback = paths.rundir + "/state";
+      spdlog::warn(
+          "SVKIT_STATE_DIR {} cannot be made ({}): profiles are kept in {} and do not "
+          "survive a container restart",
+          paths.state_dir, std::strerror(why->errnum), fallback);
+      paths.state_dir = fallback;
+    }
+  } else if (::access(paths.state_dir.c_str(), W_OK) != 0) {
+    spdlog::warn(
+        "SVKIT_STATE_DIR {} is not writable ({}): profiles are read, but svctl up, "
+        "down, add and remove cannot save an operator's intent",
+        paths.state_dir, std::strerror(errno));
+  }
+  export_paths(paths);
+  nlohmann::json effective = {{"log_dir", paths.log_dir}, {"state_dir", paths.state_dir}};
+  if (auto failure = write_file_atomic(effective_paths_file(paths.rundir), json_line(effective),
+                                       Durability::runtime)) {
+    spdlog::warn("{}", failure->line);
+  }
+}
+
+}  // namespace
+
+std::string run_stage1(Paths& paths) {
   auto id = write_fresh_instance_id(paths.rundir);
   if (!id) return "run dir " + paths.rundir + " is not usable: " + id.error().line;
+  choose_writable_folders(paths);
   std::string kind;
   if (auto err = prepare_scandir(paths.scandir, kind); !err.empty()) return err;
   const int copied = copy_services(paths.services_dir, paths.scandir);

@@ -27,9 +27,12 @@ struct Settings {
 void export_paths(const Paths& paths);
 
 // Stage 1: a fresh instance id in the run dir, a clean scandir (a tmpfs when
-// svinit may mount one), the static services copied in. Returns an error line,
-// or empty.
-std::string run_stage1(const Paths& paths);
+// svinit may mount one), the static services copied in. A log dir (or a state
+// dir that does not exist) that cannot be written is said once, with the
+// reason, and replaced by a folder in the run dir (non-root, read-only root):
+// `paths` then holds what is used, exported and in RUNDIR/paths.json.
+// Returns an error line, or empty.
+std::string run_stage1(Paths& paths);
 
 // Stage 2: the hooks of `dir` (every entry but dot files and folders), in name order.
 std::vector<std::string> list_hooks(const std::string& dir);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "files.hpp"
+#include "json.hpp"
 
 #ifndef SVKIT_LIBEXECDIR
 #define SVKIT_LIBEXECDIR "/usr/libexec/svkit"
@@ -18,8 +19,12 @@ std::string env_or(const char* name, const std::string& fallback) {
   return value && *value ? std::string(value) : fallback;
 }
 
+std::string effective_paths_file(const std::string& rundir) {
+  return rundir + "/paths.json";
+}
+
 Paths Paths::from_environment() {
-  return Paths{
+  Paths paths{
       env_or("SVKIT_SCANDIR", "/run/service"),
       env_or("SVKIT_RUNDIR", "/run/svkit"),
       env_or("SVKIT_STATE_DIR", "/var/lib/svkit"),
@@ -27,6 +32,14 @@ Paths Paths::from_environment() {
       env_or("SVKIT_CONT_INIT_DIR", "/etc/svkit/cont-init.d"),
       env_or("SVKIT_LOG_DIR", "/var/log/svkit"),
   };
+  if (auto text = read_small_file(effective_paths_file(paths.rundir), kConfigFileCap)) {
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    if (json.is_object()) {
+      paths.log_dir = json.value("log_dir", paths.log_dir);
+      paths.state_dir = json.value("state_dir", paths.state_dir);
+    }
+  }
+  return paths;
 }
 
 static std::string own_directory() {

@@ -14,8 +14,14 @@ struct Paths {
   std::string cont_init_dir;
   std::string log_dir;
 
+  // From the environment; then, where svinit had to choose other folders
+  // (RUNDIR/paths.json, see effective_paths_file), those: a `docker exec
+  // svctl` does not see svinit's environment.
   static Paths from_environment();
 };
+
+// RUNDIR/paths.json: the log and state dirs svinit really uses.
+std::string effective_paths_file(const std::string& rundir);
 
 std::string env_or(const char* name, const std::string& fallback);
 

@@ -62,14 +62,15 @@ struct Status {
   int64_t delay_ms = 0;       // the current restart delay
   std::string reason{};       // why it is down, halted or failed, for people
   Health health = Health::none;
-  std::string evidence{};  // the newest evidence file
+  std::string evidence{};        // the newest evidence file
+  uint64_t console_dropped = 0;  // output lines not copied to a console that could not keep up
   std::vector<std::string> errors{};
   bool operator==(const Status&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, name, state, pid, pid_start_time, since_ms,
                                                 ready_since_ms, want, normally, want_by, last_exit,
                                                 restarts, next_start_ms, delay_ms, reason, health,
-                                                evidence, errors)
+                                                evidence, console_dropped, errors)
 
 // supervise/reaped: the wait status of a run whose supervise had died, left
 // by svscan (the subreaper that reaped it) for the supervise that adopted it.
@@ -84,10 +85,12 @@ std::string reaped_path(const std::string& service_dir);
 
 // How svscan hands supervise the output pipes it holds for the service, so
 // that they outlive any one supervise: `supervise --pipes DIR` finds run's
-// stdout pipe on fds 3 (read) and 4 (write), its stderr pipe on 5 and 6.
+// stdout pipe on fds 3 (read) and 4 (write), its stderr pipe on 5 and 6, and
+// the console on 7.
 namespace held_pipes {
 constexpr const char* kOption = "--pipes";
 constexpr int kStdoutRead = 3, kStdoutWrite = 4, kStderrRead = 5, kStderrWrite = 6;
+constexpr int kConsole = 7;  // the container's console (svscan's stdout)
 }  // namespace held_pipes
 
 std::string status_path(const std::string& service_dir);

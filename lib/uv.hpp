@@ -91,8 +91,31 @@ class Readable : public Owned<uv_poll_t> {
   Readable() = default;
   Readable(uv_loop_t* loop, int fd, Callback callback) : Owned(std::move(callback)) {
     uv_poll_init(loop, get(), fd);
+    resume();
+  }
+  void pause() { uv_poll_stop(get()); }
+  void resume() {
     uv_poll_start(get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) { invoke(h); });
   }
+};
+
+// Writable-fd watcher, started only while something waits to be written.
+class Writable : public Owned<uv_poll_t> {
+ public:
+  Writable() = default;
+  Writable(uv_loop_t* loop, int fd, Callback callback) : Owned(std::move(callback)) {
+    ok_ = uv_poll_init(loop, get(), fd) == 0;
+  }
+  bool ok() const { return ok_; }
+  void start() {
+    if (ok_) uv_poll_start(get(), UV_WRITABLE, [](uv_poll_t* h, int, int) { invoke(h); });
+  }
+  void stop() {
+    if (ok_) uv_poll_stop(get());
+  }
+
+ private:
+  bool ok_ = false;
 };
 
 // inotify watch of one folder's entries (not recursive).

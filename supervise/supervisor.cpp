@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "../lib/clock.hpp"
+#include "../lib/console.hpp"
 #include "../lib/control.hpp"
 #include "../lib/files.hpp"
 #include "../lib/instance.hpp"
@@ -277,8 +278,19 @@ void Supervisor::reload_config() {
 
 void Supervisor::begin() {
   reload_config();
-  output_log_ =
-      std::make_unique<OutputLog>(log_dir_ + "/" + name_, config_.log_max_bytes, config_.log_keep);
+  console_fd_ = open_console();
+  const auto console = console_from_environment(false);
+  output_ = std::make_unique<ServiceOutput>(
+      log_dir_ + "/" + name_, name_, config_.log_max_bytes, config_.log_keep,
+      Console{.fd = console_fd_ ? console_fd_.get() : -1,
+              .format = console.format == ConsoleSettings::Format::json ? Console::Format::json
+                                                                        : Console::Format::plain});
+  if (console_fd_) {
+    console_watch_ = uv::Writable(loop_, console_fd_.get(), [this] {
+      output_->console_writable();
+      watch_console();
+    });
+  }
   health_ = std::make_unique<HealthMonitor>(
       loop_, dir_, std::vector<std::string>{"SVKIT_SERVICE=" + name_},
       [this](bool passed, uint64_t failures) { on_health_result(passed, failures); },
@@ -555,7 +567,7 @@ void Supervisor::rest(const EventData& e) {
 
 void Supervisor::start() {
   reload_config();
-  output_log_->set_limits(config_.log_max_bytes, config_.log_keep);
+  output_->set_limits(config_.log_max_bytes, config_.log_keep);
   SpawnRequest request{.argv = {"./run"},
                        .extra_env = {"SVKIT_PLANNED_STOP_FILE=" + state::marker_path(dir_),
                                      "SVKIT_SERVICE=" + name_},
@@ -621,7 +633,7 @@ Death Supervisor::record_death(const ExitInfo& exit, bool expected) {
   ready_watch_.close();
   ready_read_.reset();
   read_output();  // what the service wrote last belongs to this run
-  if (auto failure = output_log_->flush_partial()) report_error(failure->line);
+  if (auto failure = output_->flush_partial(now_ms())) report_error(failure->line);
   status_.last_exit = exit;
   if (consume_planned_stop(run_pid_, status_.pid_start_time)) expected = true;
   ::unlink((dir_ + "/supervise/pid").c_str());
@@ -757,6 +769,8 @@ void Supervisor::report_error(const std::string& line) {
 }
 
 void Supervisor::on_health_result(bool passed, uint64_t failures_in_a_row) {
+  output_->health_output(health_->last_output());
+  watch_console();
   if (passed) {
     status_.health = Health::healthy;
   } else if (failures_in_a_row >= config_.health.retries && status_.health != Health::unhealthy) {
@@ -881,21 +895,64 @@ void Supervisor::report_unknown_control_bytes() {
   run_queue();
 }
 
+// At most this many reads per loop turn: a service that writes without end
+// never starves a death, a timer or a command.
+constexpr int kOutputReadsPerTurn = 16;
+
 void Supervisor::on_output_readable(Stream stream) {
   Pipe& pipe = stream == Stream::out ? stdout_ : stderr_;
-  char buf[16384];
-  ssize_t n;
-  while ((n = ::read(pipe.read.get(), buf, sizeof buf)) > 0) {
-    const std::string_view chunk(buf, size_t(n));
-    recent_output_.append(chunk);
-    if (auto failure = output_log_->append(stream, chunk)) report_error(failure->line);
+  for (int i = 0; i < kOutputReadsPerTurn && !output_->console_must_wait(); ++i) {
+    auto [buffer, size] = output_->read_buffer();
+    const ssize_t n = ::read(pipe.read.get(), buffer, size);
+    if (n <= 0) break;
+    recent_output_.append(std::string_view(buffer, size_t(n)));
+    if (auto failure = output_->feed(stream, size_t(n), now_ms())) report_error(failure->line);
   }
+  output_->idle();
+  watch_console();
   if (dirty_ && !handling_) run_queue();
 }
 
 void Supervisor::read_output() {
   on_output_readable(Stream::out);
   on_output_readable(Stream::err);
+}
+
+// A console that cannot keep up: watched until it can. While copies that
+// must not be dropped wait, the service's output is not read (it waits too).
+void Supervisor::watch_console() {
+  if (status_.console_dropped != output_->console_dropped()) {
+    status_.console_dropped = output_->console_dropped();
+    publish();
+  }
+  if (!console_fd_) return;
+  if (output_->console_stalled()) {
+    console_watch_.start();
+  } else {
+    console_watch_.stop();
+  }
+  if (output_->console_must_wait()) {
+    stdout_watch_.pause();
+    stderr_watch_.pause();
+  } else {
+    stdout_watch_.resume();
+    stderr_watch_.resume();
+  }
+  if (dirty_ && !handling_) run_queue();
+}
+
+// Our own open of the console (svscan's stdout, or ours), so that O_NONBLOCK
+// is ours alone and never the container's other writers'.
+UniqueFd Supervisor::open_console() {
+  const int source = held_pipes_ ? held_pipes::kConsole : STDOUT_FILENO;
+  UniqueFd held(held_pipes_ ? source : -1);  // fd 7 is ours to close
+  if (!console_from_environment(false).enabled) return {};
+  struct stat st;
+  if (::fstat(source, &st) != 0) return {};
+  UniqueFd fd(::open(("/proc/self/fd/" + std::to_string(source)).c_str(),
+                     O_WRONLY | O_NONBLOCK | O_APPEND | O_CLOEXEC | O_NOCTTY));
+  if (!fd) fd.reset(::fcntl(source, F_DUPFD_CLOEXEC, 0));  // a socket: blocking writes
+  return fd;
 }
 
 void Supervisor::on_ready_readable() {

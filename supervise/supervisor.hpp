@@ -33,7 +33,7 @@
 #include "config.hpp"
 #include "evidence.hpp"
 #include "health.hpp"
-#include "output_log.hpp"
+#include "output.hpp"
 #include "verdict.hpp"
 
 namespace svkit::supervise {
@@ -169,6 +169,8 @@ class Supervisor {
   void on_control_readable();
   void on_output_readable(Stream stream);
   void read_output();
+  void watch_console();
+  UniqueFd open_console();
   void on_ready_readable();
   void report_unknown_control_bytes();
 
@@ -206,12 +208,14 @@ class Supervisor {
   UniqueFd control_keepalive_;
   Pipe stdout_, stderr_;
   UniqueFd ready_read_;
-  std::unique_ptr<OutputLog> output_log_;
+  UniqueFd console_fd_;
+  std::unique_ptr<ServiceOutput> output_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<AdoptedRun> adopted_;
 
   uv::Signal sigchld_, sigterm_, sigint_;
   uv::Readable control_watch_, stdout_watch_, stderr_watch_, ready_watch_;
+  uv::Writable console_watch_;
   uv::Timer start_timer_, kill_timer_, finish_timer_, control_error_timer_, status_retry_timer_;
 };
 

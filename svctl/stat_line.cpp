@@ -56,6 +56,9 @@ std::string stat_line(const Status& s, int64_t now) {
   }
   if (!s.reason.empty() && s.state != RunState::up) add(s.reason);
   if (!s.evidence.empty()) add("evidence " + s.evidence);
+  if (s.console_dropped > 0) {
+    add("console dropped " + std::to_string(s.console_dropped) + " lines (all in the log)");
+  }
   if (!s.errors.empty()) {
     add("error: " + s.errors.front());
     if (s.errors.size() > 1) line += " (+" + std::to_string(s.errors.size() - 1) + " more)";

@@ -105,6 +105,8 @@ std::string Scanner::open() {
   control_keepalive_.reset(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!control_read_ || !control_keepalive_) return errno_error("cannot open " + fifo).line;
   raise_open_file_limit();
+  // The console every supervise copies output to: ours, when we have one.
+  console_fd_ = ::fcntl(STDOUT_FILENO, F_GETFD) >= 0 ? STDOUT_FILENO : -1;
 
   // Orphans of the services are re-parented here, and reaped.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -228,7 +230,8 @@ void Scanner::start_supervise(Slot& slot, Unit& unit, bool logger) {
     request.fds.insert(request.fds.end(), {{held_pipes::kStdoutRead, unit.out.read.get()},
                                            {held_pipes::kStdoutWrite, unit.out.write.get()},
                                            {held_pipes::kStderrRead, unit.err.read.get()},
-                                           {held_pipes::kStderrWrite, unit.err.write.get()}});
+                                           {held_pipes::kStderrWrite, unit.err.write.get()},
+                                           {held_pipes::kConsole, console_fd_}});
   }
   request.argv.push_back(unit.dir);
   auto result = spawn(request);

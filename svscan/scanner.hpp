@@ -76,6 +76,7 @@ class Scanner {
   bool shutting_down_ = false;
   bool finished_ = false;
   bool pipes_warned_ = false;
+  int console_fd_ = -1;
 
   UniqueFd lock_fd_;
   UniqueFd control_read_;

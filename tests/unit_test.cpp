@@ -1,9 +1,11 @@
 // Unit tests of every parser and file format.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "../lib/clock.hpp"
@@ -13,7 +15,7 @@
 #include "../lib/status.hpp"
 #include "../supervise/config.hpp"
 #include "../supervise/evidence.hpp"
-#include "../supervise/output_log.hpp"
+#include "../supervise/output.hpp"
 #include "../supervise/verdict.hpp"
 #include "../svctl/commands.hpp"
 #include "../svctl/stat_line.hpp"
@@ -281,25 +283,100 @@ TEST(Durations, ShortForms) {
   EXPECT_EQ(rfc3339(1'500, true), "1970-01-01T00:00:01.500Z");
 }
 
-TEST(OutputLog, StampsLinesJoinsPartsAndRotates) {
+// Feeds `text` to `out` as one read of `stream`.
+Failure feed(supervise::ServiceOutput& out, supervise::Stream stream, std::string_view text) {
+  auto [buffer, size] = out.read_buffer();
+  EXPECT_LE(text.size(), size);
+  std::memcpy(buffer, text.data(), text.size());
+  return out.feed(stream, text.size(), 1'800'000'000'123);
+}
+
+std::string drain(int fd) {
+  std::string got;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, size_t(n));
+  return got;
+}
+
+TEST(ServiceOutput, StampsLinesJoinsPartsAndRotates) {
   test::Sandbox sandbox;
-  supervise::OutputLog log(sandbox.path("logs/svc"), 4096, 2);
+  supervise::ServiceOutput log(sandbox.path("logs/svc"), "svc", 4096, 2, {});
   using supervise::Stream;
-  EXPECT_FALSE(log.append(Stream::out, "hel"));
-  EXPECT_FALSE(log.append(Stream::err, "oops "));
-  EXPECT_FALSE(log.append(Stream::out, "lo\nwor"));
-  EXPECT_FALSE(log.append(Stream::err, "again\n"));
+  EXPECT_FALSE(feed(log, Stream::out, "hel"));
+  EXPECT_FALSE(feed(log, Stream::err, "oops "));
+  EXPECT_FALSE(feed(log, Stream::out, "lo\nwor"));
+  EXPECT_FALSE(feed(log, Stream::err, "again\n"));
   std::string text = test::read_text(log.path());
-  EXPECT_NE(text.find("Z hello\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("2027-01-15T08:00:00.123Z hello\n"), std::string::npos) << text;
   EXPECT_NE(text.find("Z oops again\n"), std::string::npos) << "the streams' partial lines mixed";
   EXPECT_EQ(text.find("wor"), std::string::npos) << "a partial line was written early";
-  EXPECT_FALSE(log.flush_partial());
+  EXPECT_FALSE(log.flush_partial(1'800'000'000'123));
   EXPECT_NE(test::read_text(log.path()).find("Z wor\n"), std::string::npos);
-  for (int i = 0; i < 400; ++i) (void)log.append(Stream::out, "line " + std::to_string(i) + "\n");
+  for (int i = 0; i < 400; ++i) (void)feed(log, Stream::out, "line " + std::to_string(i) + "\n");
   EXPECT_TRUE(path_exists(log.path() + ".1"));
   EXPECT_TRUE(path_exists(log.path() + ".2"));
   EXPECT_FALSE(path_exists(log.path() + ".3"));
   EXPECT_NE(test::read_text(log.path()).find("line 399"), std::string::npos);
+}
+
+TEST(ServiceOutput, TheConsoleGetsWholePrefixedLinesAndLongOnesInMarkedPieces) {
+  test::Sandbox sandbox;
+  Pipe console = make_pipe(true);
+  supervise::ServiceOutput out(sandbox.path("logs/web"), "web", 1 << 20, 2,
+                               {.fd = console.write.get()});
+  using supervise::Stream;
+  EXPECT_FALSE(feed(out, Stream::out, "GET / 200\nhalf"));
+  EXPECT_FALSE(feed(out, Stream::out, " line\n" + std::string(10000, 'x') + "\n"));
+  const std::string got = drain(console.read.get());
+  EXPECT_TRUE(got.starts_with("web | GET / 200\nweb | half line\nweb |+ xxx")) << got.substr(0, 80);
+  size_t pieces = 0;
+  for (size_t at = 0; (at = got.find("\nweb |", at)) != std::string::npos; ++at) ++pieces;
+  EXPECT_EQ(pieces, 4u) << "10,000 bytes: three pieces after the two short lines";
+  EXPECT_EQ(std::count(got.begin(), got.end(), 'x'), 10000);
+}
+
+TEST(ServiceOutput, JsonLinesParse) {
+  test::Sandbox sandbox;
+  Pipe console = make_pipe(true);
+  supervise::ServiceOutput out(
+      sandbox.path("logs/web"), "web", 1 << 20, 2,
+      {.fd = console.write.get(), .format = supervise::Console::Format::json});
+  EXPECT_FALSE(feed(out, supervise::Stream::err, "a \"quoted\"\tline \xff\n"));
+  const std::string got = drain(console.read.get());
+  auto j = nlohmann::json::parse(got);
+  EXPECT_EQ(j["service"], "web");
+  EXPECT_EQ(j["stream"], "stderr");
+  EXPECT_EQ(j["ts"], "2027-01-15T08:00:00.123Z");
+  EXPECT_EQ(j["line"], "a \"quoted\"\tline \xef\xbf\xbd");
+}
+
+TEST(ServiceOutput, AFullConsoleDropsCopiesCountsThemAndSaysSoLater) {
+  test::Sandbox sandbox;
+  Pipe console = make_pipe(true);
+  ::fcntl(console.write.get(), F_SETFL, ::fcntl(console.write.get(), F_GETFL) | O_NONBLOCK);
+  supervise::ServiceOutput out(sandbox.path("logs/web"), "web", 1 << 30, 2,
+                               {.fd = console.write.get()});
+  const std::string line(99, 'y');
+  size_t fed = 0;
+  while (!out.console_stalled() || fed < 2000) {
+    std::string batch;
+    for (int i = 0; i < 100; ++i) batch += line + "\n";
+    ASSERT_FALSE(feed(out, supervise::Stream::out, batch));
+    fed += 100;
+  }
+  EXPECT_FALSE(out.console_must_wait()) << "the file log works: copies are dropped, not kept";
+  const std::string shown = drain(console.read.get());
+  const size_t shown_lines = size_t(std::count(shown.begin(), shown.end(), '\n'));
+  EXPECT_EQ(shown_lines + out.console_dropped(), fed);
+  out.console_writable();
+  const std::string notice = drain(console.read.get());
+  EXPECT_NE(notice.find("web | [svkit: " + std::to_string(out.console_dropped()) +
+                        " lines not shown here; the service log has them all: "),
+            std::string::npos)
+      << notice;
+  const std::string file = test::read_text(out.path());
+  EXPECT_EQ(size_t(std::count(file.begin(), file.end(), '\n')), fed) << "the file log lost lines";
 }
 
 TEST(PolicyParsers, RestartHaltCodesAndHealthAction) {
