@@ -15,16 +15,17 @@ extern char** environ;
 
 namespace svkit {
 
-static std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
+static std::vector<std::string> merged_environment(const std::vector<std::string>& extra,
+                                                   const std::vector<std::string>& unset) {
+  auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    bool replaced = false;
-    for (const auto& add : extra) {
-      auto eq = add.find('=');
-      if (entry.substr(0, eq + 1) == std::string_view(add).substr(0, eq + 1)) replaced = true;
-    }
-    if (!replaced) env.emplace_back(entry);
+    const std::string_view entry(*e);
+    const auto name = name_of(entry);
+    const bool replaced = std::any_of(extra.begin(), extra.end(),
+                                      [&](const std::string& add) { return name_of(add) == name; });
+    const bool removed = std::find(unset.begin(), unset.end(), name) != unset.end();
+    if (!replaced && !removed) env.emplace_back(entry);
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
@@ -76,7 +77,7 @@ void plan_fds(SpawnPlan& plan, const std::vector<std::pair<int, int>>& fds) {
 // exec failure comes back as an error, the failed child already reaped.
 SpawnResult spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return {-1, EINVAL};
-  std::vector<std::string> env_strings = merged_environment(request.extra_env);
+  std::vector<std::string> env_strings = merged_environment(request.extra_env, request.unset_env);
   std::vector<char*> argv;
   for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

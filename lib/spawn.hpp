@@ -15,6 +15,7 @@ namespace svkit {
 struct SpawnRequest {
   std::vector<std::string> argv{};
   std::vector<std::string> extra_env{};  // "NAME=value", added to (or replacing in) environ
+  std::vector<std::string> unset_env{};  // names taken out of environ
   std::string cwd{};                     // empty: inherit
   // Child fd `first` becomes a copy of parent fd `second`; -1 means /dev/null.
   // Parent fds 0-2 not named here are inherited; every other fd is close-on-exec.

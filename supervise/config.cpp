@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "../lib/files.hpp"
@@ -151,6 +152,47 @@ class ServiceFiles {
 
 }  // namespace
 
+namespace {
+
+bool is_variable_name(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+}  // namespace
+
+void load_env_folder(const std::string& folder, ServiceConfig& config,
+                     std::vector<std::string>& errors) {
+  auto names = folder_names(folder);
+  if (!names) {
+    errors.push_back("env: " + names.error().line + "; no variables set");
+    return;
+  }
+  std::sort(names->begin(), names->end());
+  for (const auto& name : *names) {
+    if (name.starts_with('.')) continue;
+    if (!is_variable_name(name)) {
+      errors.push_back("env/" + quoted(name) + ": not a variable name; skipped");
+      continue;
+    }
+    auto text = read_small_file(folder + "/" + name, kRecordFileCap);
+    if (!text) {
+      errors.push_back("env/" + name + ": " + text.error().line + "; skipped");
+      continue;
+    }
+    if (text->empty()) {
+      config.env_unset.push_back(name);
+      continue;
+    }
+    std::string value = text->substr(0, text->find('\n'));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    std::replace(value.begin(), value.end(), '\0', '\n');
+    config.env_set.push_back(name + "=" + value);
+  }
+}
+
 ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors) {
   ServiceConfig c;
   ServiceFiles files(dir, errors);
@@ -197,6 +239,7 @@ ServiceConfig load_config(const std::string& dir, std::vector<std::string>& erro
     if (auto a = parse_health_action(t, errors)) c.health.restart = *a;
   });
   if (c.health.interval_ms == 0) c.health.interval_ms = 1;
+  if (files.has("env")) load_env_folder(dir + "/env", c, errors);
   return c;
 }
 

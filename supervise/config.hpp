@@ -45,6 +45,9 @@ struct ServiceConfig {
   std::set<int> halt_codes;
   HealthCheck health;
   uint64_t evidence_keep = 20;
+  // env/ (s6-envdir's format): "NAME=value" to set, and names to unset.
+  std::vector<std::string> env_set;
+  std::vector<std::string> env_unset;
 };
 
 // Parsers of one file's text, exposed for tests. On a bad value they append
@@ -58,6 +61,12 @@ std::optional<RestartPolicy> parse_restart_policy(std::string_view text,
 // Whitespace-separated exit codes 1-255; bad words are reported and skipped.
 std::set<int> parse_halt_codes(std::string_view text, std::vector<std::string>& errors);
 std::optional<bool> parse_health_action(std::string_view text, std::vector<std::string>& errors);
+
+// The variables of an env/ folder (s6-envdir's format: a file per variable,
+// its first line the value, trailing blanks cut, NUL read as a newline; an
+// empty file unsets it). A bad name or an unreadable file is one error line.
+void load_env_folder(const std::string& folder, ServiceConfig& config,
+                     std::vector<std::string>& errors);
 
 // Reads every file of `dir`; problems land in `errors`, defaults stay.
 ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors);

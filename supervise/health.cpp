@@ -12,18 +12,19 @@ namespace {
 constexpr size_t kOutputKept = 4096;
 }
 
-HealthMonitor::HealthMonitor(uv_loop_t* loop, std::string dir, std::vector<std::string> env,
-                             OnResult on_result, OnError on_error)
+HealthMonitor::HealthMonitor(uv_loop_t* loop, std::string dir, OnResult on_result, OnError on_error)
     : loop_(loop),
       dir_(std::move(dir)),
-      env_(std::move(env)),
       on_result_(std::move(on_result)),
       on_error_(std::move(on_error)),
       interval_timer_(loop, [this] { run_check(); }),
       timeout_timer_(loop, [this] { timed_out(); }) {}
 
-void HealthMonitor::start(const HealthCheck& config) {
+void HealthMonitor::start(const HealthCheck& config, std::vector<std::string> env,
+                          std::vector<std::string> unset) {
   config_ = config;
+  env_ = std::move(env);
+  unset_ = std::move(unset);
   active_ = true;
   failures_ = 0;
   if (pid_ == 0) interval_timer_.start(config_.interval_ms);
@@ -42,6 +43,7 @@ void HealthMonitor::run_check() {
   Pipe pipe = make_pipe(true);
   auto result = spawn({.argv = {"./health"},
                        .extra_env = env_,
+                       .unset_env = unset_,
                        .cwd = dir_,
                        .fds = {{0, -1}, {1, pipe.write.get()}, {2, pipe.write.get()}}});
   if (result.pid < 0) {

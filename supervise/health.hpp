@@ -21,11 +21,11 @@ class HealthMonitor {
   using OnResult = std::function<void(bool passed, uint64_t failures_in_a_row)>;
   using OnError = std::function<void(const std::string& line)>;
 
-  HealthMonitor(uv_loop_t* loop, std::string dir, std::vector<std::string> env, OnResult on_result,
-                OnError on_error);
+  HealthMonitor(uv_loop_t* loop, std::string dir, OnResult on_result, OnError on_error);
 
-  // The first check runs one interval from now.
-  void start(const HealthCheck& config);
+  // The first check runs one interval from now, with `env` set and `unset` taken out.
+  void start(const HealthCheck& config, std::vector<std::string> env,
+             std::vector<std::string> unset);
   // No more checks; a running one is killed.
   void stop();
   // True when `pid` was the check (its result is then delivered).
@@ -40,7 +40,7 @@ class HealthMonitor {
 
   uv_loop_t* loop_;
   std::string dir_;
-  std::vector<std::string> env_;
+  std::vector<std::string> env_, unset_;
   OnResult on_result_;
   OnError on_error_;
   HealthCheck config_;

@@ -292,8 +292,7 @@ void Supervisor::begin() {
     });
   }
   health_ = std::make_unique<HealthMonitor>(
-      loop_, dir_, std::vector<std::string>{"SVKIT_SERVICE=" + name_},
-      [this](bool passed, uint64_t failures) { on_health_result(passed, failures); },
+      loop_, dir_, [this](bool passed, uint64_t failures) { on_health_result(passed, failures); },
       [this](const std::string& line) {
         report_error(line);
         run_queue();
@@ -348,7 +347,7 @@ bool Supervisor::adopt_orphaned_run() {
       loop_, dir_, run_pid_, std::move(pidfd),
       [this](const ExitInfo& exit) { handle(Ev::run_died, {.exit = exit}); });
   status_.health = config_.health.enabled ? Health::unknown : Health::none;
-  if (config_.health.enabled) health_->start(config_.health);
+  if (config_.health.enabled) health_->start(config_.health, service_env(), config_.env_unset);
   spdlog::info("adopted the running pid {} left by an earlier supervise", run_pid_);
   enter(St::up, RunState::up);
   return true;
@@ -569,8 +568,8 @@ void Supervisor::start() {
   reload_config();
   output_->set_limits(config_.log_max_bytes, config_.log_keep);
   SpawnRequest request{.argv = {"./run"},
-                       .extra_env = {"SVKIT_PLANNED_STOP_FILE=" + state::marker_path(dir_),
-                                     "SVKIT_SERVICE=" + name_},
+                       .extra_env = service_env(),
+                       .unset_env = config_.env_unset,
                        .cwd = dir_,
                        .fds = {{2, stderr_.write.get()}}};
   if (!config_.has_log_service) request.fds.push_back({1, stdout_.write.get()});
@@ -603,9 +602,22 @@ void Supervisor::start() {
   // Without a readiness protocol, up is ready.
   status_.ready_since_ms = config_.notification_fd ? 0 : started_wall_ms_;
   status_.health = config_.health.enabled ? Health::unknown : Health::none;
-  if (config_.health.enabled) health_->start(config_.health);
+  if (config_.health.enabled) health_->start(config_.health, service_env(), config_.env_unset);
   enter(St::up, RunState::up);
   record_started();
+}
+
+// What run, finish and the health check see besides the container's
+// environment: svkit's own variables (they win), then env/.
+std::vector<std::string> Supervisor::service_env() const {
+  std::vector<std::string> env{"SVKIT_PLANNED_STOP_FILE=" + state::marker_path(dir_),
+                               "SVKIT_SERVICE=" + name_};
+  for (const auto& entry : config_.env_set) {
+    if (!entry.starts_with("SVKIT_PLANNED_STOP_FILE=") && !entry.starts_with("SVKIT_SERVICE=")) {
+      env.push_back(entry);
+    }
+  }
+  return env;
 }
 
 // The down-signal goes to run's whole process group (its own session): an
@@ -653,7 +665,8 @@ bool Supervisor::start_finish(const Death& death) {
   const ExitInfo& exit = *death.exit;
   SpawnRequest request{.argv = {"./finish", std::to_string(exit.signal ? 256 : exit.code),
                                 std::to_string(exit.signal)},
-                       .extra_env = {"SVKIT_SERVICE=" + name_},
+                       .extra_env = service_env(),
+                       .unset_env = config_.env_unset,
                        .cwd = dir_,
                        .fds = {{2, stderr_.write.get()}}};
   if (!config_.has_log_service) request.fds.push_back({1, stdout_.write.get()});

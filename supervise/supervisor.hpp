@@ -147,6 +147,7 @@ class Supervisor {
   bool adopt_orphaned_run();
   void start();
   void send_down_signal();
+  std::vector<std::string> service_env() const;
   void set_want(Want want, WantBy by);
   Death record_death(const ExitInfo& exit, bool expected);
   bool start_finish(const Death& death);

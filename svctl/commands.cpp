@@ -39,23 +39,6 @@ int system_error_code(const Error& error) {
              : exit_code::kSystem;
 }
 
-std::vector<std::string> all_services(const std::string& scandir) {
-  std::vector<std::string> names;
-  DIR* dir = ::opendir(scandir.c_str());
-  if (!dir) return names;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] == '.') continue;
-    // d_type saves a stat per service; links and unknown types are checked.
-    if (e->d_type == DT_DIR || ((e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) &&
-                                is_directory(scandir + "/" + e->d_name))) {
-      names.emplace_back(e->d_name);
-    }
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 std::string service_dir(const Context& ctx, const std::string& name) {
   return ctx.scandir + "/" + name;
 }
@@ -152,6 +135,23 @@ int for_each_name(const std::vector<std::string>& names, Steps steps) {
 }
 
 }  // namespace
+
+std::vector<std::string> all_services(const std::string& scandir) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir(scandir.c_str());
+  if (!dir) return names;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    // d_type saves a stat per service; links and unknown types are checked.
+    if (e->d_type == DT_DIR || ((e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) &&
+                                is_directory(scandir + "/" + e->d_name))) {
+      names.emplace_back(e->d_name);
+    }
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 int worse(int a, int b) {
   auto rank = [](int code) {

@@ -26,7 +26,11 @@ struct Context {
   std::string scandir;
   std::string rundir;
   std::string state_dir;
+  std::string log_dir;
 };
+
+// The services of the scandir, by name.
+std::vector<std::string> all_services(const std::string& scandir);
 
 // Each changing command first checks that the user may change the service
 // (exit 4 at once when not); up and down persist `want` for a persisted

@@ -11,6 +11,7 @@
 #include "../lib/files.hpp"
 #include "../lib/paths.hpp"
 #include "commands.hpp"
+#include "logs.hpp"
 
 namespace {
 
@@ -62,7 +63,7 @@ std::string command_word(int argc, char** argv) {
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   const auto paths = svkit::Paths::from_environment();
-  Context ctx{paths.scandir, paths.rundir, paths.state_dir};
+  Context ctx{paths.scandir, paths.rundir, paths.state_dir, paths.log_dir};
 
   CLI::App app{"svctl: control and inspect supervised services", "svctl"};
   app.require_subcommand(1);
@@ -140,6 +141,20 @@ int main(int argc, char** argv) {
         timeout = ms;
       }
       return wait_for(ctx, condition, timeout, names);
+    };
+  });
+
+  LogsOptions logs_options;
+  auto* logs_cmd = app.add_subcommand("logs", "the service logs: last lines, merged by time");
+  logs_cmd->add_option("-n,--lines", logs_options.lines, "how many lines (default 10)");
+  logs_cmd->add_flag("-f,--follow", logs_options.follow, "follow them as they grow");
+  logs_cmd->add_flag("--evidence", logs_options.evidence,
+                     "list the evidence files and print the newest");
+  logs_cmd->add_option("names", names, "services (all when none named)");
+  logs_cmd->callback([&] {
+    action = [&] {
+      logs_options.names = names.empty() ? all_services(ctx.scandir) : names;
+      return logs(ctx, logs_options);
     };
   });
 

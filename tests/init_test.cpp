@@ -21,6 +21,7 @@
 #include "../lib/fd.hpp"
 #include "../lib/files.hpp"
 #include "../lib/instance.hpp"
+#include "../lib/json.hpp"
 #include "../lib/spawn.hpp"
 #include "../state/profile_state.hpp"
 #include "../state/runtime_record.hpp"
@@ -68,26 +69,47 @@ size_t lines_with(const std::string& text, const std::string& needle) {
 // tmpfs) and runs as an ordinary child of the test.
 class Container {
  public:
+  // How to boot: `setup` is shell run as root inside the namespaces just
+  // before svinit (mounts), `prefix` goes before svinit's own argv (setpriv).
+  struct Boot {
+    std::vector<std::string> cmd{};
+    std::map<std::string, std::string> env{};
+    bool pid_namespace = true;
+    int stdout_fd = -1;  // default: the file out() reads
+    std::string setup{};
+    std::vector<std::string> prefix{};
+  };
+
   Container(Sandbox& sb, const std::vector<std::string>& cmd,
             const std::map<std::string, std::string>& env = {}, bool pid_namespace = true)
-      : sb_(sb), pid_namespace_(pid_namespace) {
+      : Container(sb, Boot{.cmd = cmd, .env = env, .pid_namespace = pid_namespace}) {}
+  Container(Sandbox& sb, std::initializer_list<std::string> cmd)
+      : Container(sb, std::vector<std::string>(cmd)) {}
+
+  Container(Sandbox& sb, Boot boot) : sb_(sb), pid_namespace_(boot.pid_namespace) {
     static int boots = 0;
     const std::string log = sb.path("svinit-" + std::to_string(++boots));
     err_path_ = log + ".err";
-    UniqueFd out(::open((log + ".out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    out_path_ = log + ".out";
+    UniqueFd out(::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     UniqueFd err(::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     std::vector<std::string> argv{kUnshare};
-    if (pid_namespace) {
+    if (boot.pid_namespace) {
       argv.insert(argv.end(), {"--pid", "--fork", "--mount-proc", "--kill-child"});
     } else {
       argv.push_back("--mount");
     }
+    if (!boot.setup.empty()) {
+      argv.insert(argv.end(), {"/bin/sh", "-c", "set -e\n" + boot.setup + "\nexec \"$@\"", "sh"});
+    }
+    argv.insert(argv.end(), boot.prefix.begin(), boot.prefix.end());
     argv.insert(argv.end(), {kSvinit, "--"});
-    argv.insert(argv.end(), cmd.begin(), cmd.end());
-    auto started = spawn({.argv = argv,
-                          .extra_env = environment(env),
-                          .cwd = sb.root(),
-                          .fds = {{0, -1}, {1, out.get()}, {2, err.get()}}});
+    argv.insert(argv.end(), boot.cmd.begin(), boot.cmd.end());
+    auto started = spawn(
+        {.argv = argv,
+         .extra_env = environment(boot.env),
+         .cwd = sb.root(),
+         .fds = {{0, -1}, {1, boot.stdout_fd >= 0 ? boot.stdout_fd : out.get()}, {2, err.get()}}});
     EXPECT_GT(started.pid, 0) << "cannot start unshare: " << std::strerror(started.error);
     unshare_pid_ = started.pid;
   }
@@ -132,6 +154,7 @@ class Container {
     return sb_.svctl(args);
   }
   std::string err() const { return read_text(err_path_); }
+  std::string out() const { return read_text(out_path_); }
 
   void wait_up(const std::vector<std::string>& names, const std::string& condition = "up") {
     for (const auto& name : names) {
@@ -168,7 +191,7 @@ class Container {
 
   Sandbox& sb_;
   bool pid_namespace_;
-  std::string err_path_;
+  std::string err_path_, out_path_;
   pid_t unshare_pid_ = 0;
   pid_t init_pid_ = 0;
   int exit_code_ = -1;
@@ -182,6 +205,172 @@ std::string traps(const std::string& signal, const std::string& file) {
          "\necho >&3\nsleep 100000 &\nwait";
 }
 const std::pair<const std::string, std::string> kReadyOnFd3{"notification-fd", "3"};
+
+// ---- console logs ---------------------------------------------------------------
+
+// A service that writes `count` numbered lines as fast as it can, every
+// seventh one 6,000 bytes long, then stays up.
+std::string numbered_lines(const std::string& name, int count) {
+  return "i=1; long=$(head -c 6000 /dev/zero | tr '\\0' L)\n"
+         "while [ $i -le " +
+         std::to_string(count) +
+         " ]; do\n"
+         "  if [ $((i % 7)) -eq 0 ]; then echo \"" +
+         name + " line $i $long\"; else echo \"" + name +
+         " line $i\"; fi\n"
+         "  i=$((i + 1))\n"
+         "done\n"
+         "exec sleep 100000";
+}
+
+TEST(Console, EveryServiceLineReachesSvinitsStdoutWholeAndPrefixed) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  constexpr int kLines = 300;
+  for (auto name : {"a", "b", "c"}) add_static_service(sb, name, numbered_lines(name, kLines));
+  Container c(sb, {});
+  const auto complete = [&] {
+    const std::string out = c.out();
+    return out.find("c line " + std::to_string(kLines)) != std::string::npos &&
+           out.find("a line " + std::to_string(kLines)) != std::string::npos &&
+           out.find("b line " + std::to_string(kLines)) != std::string::npos;
+  };
+  eventually(complete, "every service's last line on svinit's stdout",
+             [&] { return c.out().substr(0, 2000); });
+  // Reassemble each service's lines from the console: prefixed pieces, in order.
+  std::map<std::string, std::vector<std::string>> lines;
+  std::istringstream console(c.out());
+  for (std::string line; std::getline(console, line);) {
+    const auto bar = line.find(" |");
+    ASSERT_NE(bar, std::string::npos) << "a line without a prefix: " << line.substr(0, 80);
+    const std::string name = line.substr(0, bar);
+    ASSERT_TRUE(name == "a" || name == "b" || name == "c") << line.substr(0, 80);
+    const bool piece = line.compare(bar, 4, " |+ ") == 0;
+    const std::string text = line.substr(bar + (piece ? 4 : 3));
+    auto& mine = lines[name];
+    if (!mine.empty() && mine.back().ends_with("\x01")) {
+      mine.back().pop_back();
+      mine.back() += text;
+    } else {
+      mine.push_back(text);
+    }
+    if (piece) mine.back() += '\x01';  // continued on the next line of this service
+  }
+  for (auto name : {"a", "b", "c"}) {
+    ASSERT_EQ(lines[name].size(), size_t(kLines)) << name;
+    for (int i = 1; i <= kLines; ++i) {
+      std::string expected = std::string(name) + " line " + std::to_string(i);
+      if (i % 7 == 0) expected += " " + std::string(6000, 'L');
+      ASSERT_EQ(lines[name][size_t(i - 1)], expected) << name << " line " << i;
+    }
+  }
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
+
+TEST(Console, JsonLinesParseOneByOne) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(sb, "web", "echo 'GET / 200'\necho 'oops \"quoted\"' >&2\nexec sleep 100000");
+  Container c(sb, Container::Boot{.env = {{"SVKIT_CONSOLE_FORMAT", "json"}}});
+  eventually([&] { return c.out().find("oops") != std::string::npos; }, "web's stderr line",
+             [&] { return c.out(); });
+  std::istringstream console(c.out());
+  int seen = 0;
+  for (std::string line; std::getline(console, line); ++seen) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_EQ(j["service"], "web");
+    if (j["stream"] == "stderr") {
+      EXPECT_EQ(j["line"], "oops \"quoted\"");
+    } else {
+      EXPECT_EQ(j["line"], "GET / 200");
+    }
+  }
+  EXPECT_EQ(seen, 2);
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
+
+// svinit's stdout is a pipe nobody reads: the service is not held up, the
+// file log keeps every line, and what the console missed is counted, then said.
+TEST(Console, ASlowConsoleDropsCopiesCountedNeverFileLines) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  constexpr int kLines = 20000;
+  add_static_service(sb, "chatty",
+                     "i=1; while [ $i -le " + std::to_string(kLines) +
+                         " ]; do echo \"chatty line $i of many, padded to make it long enough\"; "
+                         "i=$((i+1)); done\necho >&3\nexec sleep 100000",
+                     {kReadyOnFd3, {"log-max-bytes", "100000000"}});
+  Pipe console = make_pipe(true);
+  Container c(sb, Container::Boot{.stdout_fd = console.write.get()});
+  console.write.reset();
+  c.wait_up({"chatty"}, "ready");  // it finished writing: nothing blocked it
+  const std::string log = sb.log_dir() + "/chatty/current";
+  eventually(
+      [&] {
+        const std::string text = read_text(log);
+        return std::count(text.begin(), text.end(), '\n') == kLines;
+      },
+      "every line in the file log");
+  // Now read the console: the copies that fit, then the notice.
+  std::string shown;
+  eventually(
+      [&] {
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(console.read.get(), buf, sizeof buf)) > 0) shown.append(buf, size_t(n));
+        return shown.find("lines not shown here") != std::string::npos;
+      },
+      "the console notice of the dropped lines", [&] { return shown.substr(0, 300); });
+  const auto status = c.status("chatty");
+  ASSERT_TRUE(status);
+  const size_t on_console = size_t(std::count(shown.begin(), shown.end(), '\n')) - 1;
+  EXPECT_GT(status->console_dropped, 0u);
+  EXPECT_EQ(on_console + status->console_dropped, size_t(kLines));
+  EXPECT_NE(shown.find("chatty | [svkit: " + std::to_string(status->console_dropped) +
+                       " lines not shown here"),
+            std::string::npos);
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
+
+// Kubernetes' runAsNonRoot + readOnlyRootFilesystem, with writable /run
+// (here the run dir and the scandir): svinit runs as uid 1000 with a log dir
+// it cannot write, says so once, and logs to the fallback.
+TEST(Console, NonRootWithAReadOnlyLogDirBootsAndLogsToTheFallback) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  ASSERT_EQ(::chmod(sb.root().c_str(), 0755), 0);
+  for (auto folder : {sb.rundir(), sb.scandir()}) ASSERT_EQ(::chown(folder.c_str(), 1000, 1000), 0);
+  add_static_service(sb, "app", "echo 'hello from app'\nexit 3");
+  const std::string readonly = sb.path("readonly");
+  (void)make_dirs(readonly + "/log");
+  // Its own, but on a read-only mount: the error is EROFS, not EACCES.
+  ASSERT_EQ(::chown((readonly + "/log").c_str(), 1000, 1000), 0);
+  Container c(
+      sb,
+      Container::Boot{
+          .env = {{"SVKIT_LOG_DIR", readonly + "/log"}, {"SVKIT_STATE_DIR", readonly + "/state"}},
+          .setup = "mount --bind " + readonly + " " + readonly + "\nmount -o remount,ro,bind " +
+                   readonly,
+          .prefix = {"/usr/bin/setpriv", "--reuid=1000", "--regid=1000", "--clear-groups"}});
+  const std::string fallback = sb.rundir() + "/log/app";
+  eventually([&] { return path_exists(fallback + "/evidence"); }, "evidence in the fallback",
+             [&] { return c.err(); });
+  EXPECT_NE(read_text(fallback + "/current").find("hello from app"), std::string::npos);
+  EXPECT_EQ(lines_with(c.err(), "SVKIT_LOG_DIR " + readonly +
+                                    "/log is not writable (Read-only "
+                                    "file system): service logs and evidence go to " +
+                                    sb.rundir() + "/log"),
+            1u)
+      << c.err();
+  EXPECT_EQ(lines_with(c.err(), "SVKIT_STATE_DIR"), 1u) << c.err();
+  EXPECT_NE(c.out().find("app | hello from app"), std::string::npos);
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
 
 // ---- exit codes ------------------------------------------------------------------
 

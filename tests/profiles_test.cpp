@@ -296,12 +296,10 @@ class Container {
         "mount -t tmpfs -o mode=0755 tmpfs \"$SVKIT_RUNDIR\"\n"
         "\"$SVKIT_LIBEXEC/reconcile\"\n"
         "exec \"$SVKIT_LIBEXEC/svscan\" \"$SVKIT_SCANDIR\"\n";
-    SpawnRequest request{{"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--mount",
-                          "--propagation", "private", "/bin/sh", "-c", script},
-                         sb_.env(),
-                         sb_.root(),
-                         {},
-                         true};
+    SpawnRequest request{.argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--mount",
+                                  "--propagation", "private", "/bin/sh", "-c", script},
+                         .extra_env = sb_.env(),
+                         .cwd = sb_.root()};
     auto spawned = spawn(request);
     ASSERT_GT(spawned.pid, 0);
     unshare_pid_ = spawned.pid;

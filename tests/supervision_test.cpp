@@ -165,6 +165,126 @@ TEST(Supervision, ACrashOfAOnceServiceIsEvidence) {
   EXPECT_NE(evidence.find("next: stays down"), std::string::npos) << evidence;
 }
 
+TEST(Supervision, TheEnvFolderSetsAndUnsetsVariables) {
+  Sandbox sb;
+  const std::string out = sb.path("seen");
+  sb.add_service(
+      "svc",
+      "echo \"$GREETING|${HOME-unset}|$SVKIT_SERVICE|$EMPTYISH\" > " + out + "\nexec sleep 100000",
+      {{"env/GREETING", "hello world \t\nsecond line is ignored\n"},
+       {"env/HOME", ""},
+       {"env/EMPTYISH", "\n"},
+       {"env/bad-name", "x"},
+       {"env/SVKIT_SERVICE", "spoofed"}});
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  eventually([&] { return !read_text(out).empty(); }, "the service to write what it sees");
+  EXPECT_EQ(read_text(out), "hello world|unset|svc|\n");
+  auto s = sb.status("svc");
+  ASSERT_EQ(s->errors.size(), 1u) << sb.describe("svc");
+  EXPECT_EQ(s->errors[0], "env/\"bad-name\": not a variable name; skipped");
+}
+
+// A service that prints one line per line on its FIFO, `burst` prints 200.
+std::string echoing_service(const std::string& fifo) {
+  return "exec 3<> " + fifo +
+         "\necho >&4\n"
+         "while read -r t <&3; do\n"
+         "  if [ \"$t\" = burst ]; then i=0; while [ $i -lt 200 ]; do echo \"burst $i\"; "
+         "i=$((i+1)); done; fi\n"
+         "  echo \"said $t\"\n"
+         "done";
+}
+
+TEST(Logs, LastLinesMergedByTimeAndFollowedAcrossRotationAndRestart) {
+  Sandbox sb;
+  for (auto name : {"a", "b"}) {
+    ASSERT_EQ(::mkfifo(sb.path(std::string(name) + ".fifo").c_str(), 0600), 0);
+    sb.add_service(name, echoing_service(sb.path(std::string(name) + ".fifo")),
+                   {{"notification-fd", "4"}, {"log-max-bytes", "4096"}, {"log-keep", "3"}});
+  }
+  sb.start_svscan();
+  sb.wait("ready", "a");
+  sb.wait("ready", "b");
+  auto say = [&](const std::string& name, const std::string& word) {
+    write_fifo(sb.path(name + ".fifo"), word + "\n");
+    const std::string log = sb.log_dir() + "/" + name + "/current";
+    eventually(
+        [&] {
+          return (read_text(log) + read_text(log + ".1")).find("said " + word) != std::string::npos;
+        },
+        name + " to log \"" + word + "\"");
+  };
+  say("a", "one");
+  say("b", "two");
+  say("a", "three");
+  auto last_two = sb.svctl({"logs", "-n", "2", "a"});
+  ASSERT_EQ(last_two.exit_code, 0) << last_two.err;
+  EXPECT_EQ(std::count(last_two.out.begin(), last_two.out.end(), '\n'), 2) << last_two.out;
+  EXPECT_NE(last_two.out.find("Z said one\n"), std::string::npos) << last_two.out;
+  EXPECT_NE(last_two.out.find("Z said three\n"), std::string::npos) << last_two.out;
+  auto merged = sb.svctl({"logs", "a", "b"});
+  const auto one = merged.out.find("a | "), two = merged.out.find("b | "),
+             three = merged.out.find("said three");
+  ASSERT_NE(two, std::string::npos) << merged.out;
+  EXPECT_LT(one, two) << merged.out;
+  EXPECT_LT(two, three) << merged.out;
+  EXPECT_EQ(sb.svctl({"logs", "ghost"}).exit_code, 1);
+
+  // Followed: across a rotation (a burst of 200 lines past 4 KiB) and a restart.
+  Pipe follower_out = make_pipe(true);
+  auto follower = spawn({.argv = {program_path("svctl"), "logs", "-f", "-n", "1", "a"},
+                         .extra_env = sb.env(),
+                         .fds = {{1, follower_out.write.get()}}});
+  ASSERT_GT(follower.pid, 0);
+  follower_out.write.reset();
+  std::string followed;
+  auto follows = [&](const std::string& text) {
+    eventually(
+        [&] {
+          char buf[65536];
+          ssize_t n;
+          while ((n = ::read(follower_out.read.get(), buf, sizeof buf)) > 0) {
+            followed.append(buf, size_t(n));
+          }
+          return followed.find(text) != std::string::npos;
+        },
+        "svctl logs -f to print \"" + text + "\"", [&] { return followed.substr(0, 500); });
+  };
+  follows("said three");  // the last line: it is following from here
+  say("a", "four");
+  follows("said four");
+  say("a", "burst");
+  follows("said burst");
+  EXPECT_TRUE(path_exists(sb.log_dir() + "/a/current.1")) << "no rotation happened";
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_NE(followed.find("burst " + std::to_string(i) + "\n"), std::string::npos) << i;
+  }
+  const pid_t before = sb.status("a")->pid;
+  ASSERT_EQ(sb.svctl({"restart", "a"}).exit_code, 0);
+  sb.wait_new_pid("a", before);
+  sb.wait("ready", "a");
+  say("a", "after-restart");
+  follows("said after-restart");
+  EXPECT_EQ(followed.find("said one"), std::string::npos) << "-n 1 printed older lines";
+  ::kill(follower.pid, SIGTERM);
+  wait_child(follower.pid);
+}
+
+TEST(Logs, EvidenceIsListedAndTheNewestShown) {
+  Sandbox sb;
+  sb.add_service("crash", "echo 'about to crash'\nexit 5", {{"restart", "never"}});
+  sb.start_svscan();
+  eventually([&] { return sb.status("crash") && !sb.status("crash")->evidence.empty(); },
+             "evidence of the crash");
+  auto shown = sb.svctl({"logs", "--evidence", "crash"});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("-exit-5.log  reason: exited 5; restart policy is never\n"),
+            std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("about to crash"), std::string::npos) << shown.out;
+}
+
 TEST(Supervision, FinishGetsExitCodeOrSignal) {
   Sandbox sb;
   const std::string record = sb.path("finish-args");
