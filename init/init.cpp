@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -13,6 +14,7 @@
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
+#include "../lib/status.hpp"
 
 namespace svkit::init {
 
@@ -206,6 +208,37 @@ void Init::child_exited(pid_t pid, int wait_status) {
     }
     cmd_pid_ = 0;
     begin_stage3(exit_code_of(wait_status), "CMD " + describe_exit(wait_status));
+  } else if (std::erase(stopping_supervisors_, pid) > 0) {
+    if (stopping_supervisors_.empty() && stage_ == Stage::stopping_services) stop_rest();
+  } else {
+    orphan_exited(pid, wait_status);
+  }
+}
+
+// The supervise folders of the scandir: every service, and its logger.
+std::vector<std::string> Init::supervised_folders() const {
+  std::vector<std::string> folders;
+  if (auto names = folder_names(paths_.scandir)) {
+    for (const auto& name : *names) {
+      if (name.starts_with('.')) continue;
+      const std::string dir = paths_.scandir + "/" + name;
+      folders.push_back(dir);
+      if (is_directory(dir + "/log")) folders.push_back(dir + "/log");
+    }
+  }
+  return folders;
+}
+
+// After svscan's own death its supervise processes are ours, and so are the
+// runs of those that die: a run's wait status goes to the supervise that
+// adopted it, as svscan would have done.
+void Init::orphan_exited(pid_t pid, int wait_status) {
+  if (stage_ != Stage::running) return;
+  for (const auto& dir : supervised_folders()) {
+    if (recorded_run(dir) == pid) {
+      leave_reaped(dir, pid, wait_status);
+      return;
+    }
   }
 }
 
@@ -230,8 +263,21 @@ void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd) {
   if (hook_pid_ > 0) ::kill(-hook_pid_, SIGTERM);  // a hook runs in a session of its own
   if (cmd_pid_ > 0 && term_cmd) ::kill(cmd_pid_, SIGTERM);
   if (svscan_pid_ <= 0) {
-    spdlog::info("stage 3: {}", why);
-    stop_rest();
+    // svscan is dead (its restart was pending): its supervise processes are
+    // told directly, each brings its service down with its down-signal.
+    for (const auto& dir : supervised_folders()) {
+      auto text = read_small_file(dir + "/supervise/lock", kConfigFileCap);
+      const pid_t pid = text ? std::atoi(text->c_str()) : 0;
+      if (pid > 1 && ::kill(pid, SIGTERM) == 0) stopping_supervisors_.push_back(pid);
+    }
+    if (stopping_supervisors_.empty()) {
+      spdlog::info("stage 3: {}", why);
+      stop_rest();
+      return;
+    }
+    spdlog::info("stage 3: {}; svscan is down: stopping {} supervise processes (at most {} ms)",
+                 why, stopping_supervisors_.size(), settings_.services_grace_ms);
+    grace_timer_.start(settings_.services_grace_ms);
     return;
   }
   // svscan brings every service down with its down-signal and timeout-kill, then exits.
@@ -242,7 +288,10 @@ void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd) {
 }
 
 void Init::grace_expired() {
-  if (stage_ == Stage::stopping_services && svscan_pid_ > 0) {
+  if (stage_ == Stage::stopping_services && svscan_pid_ <= 0) {
+    spdlog::warn("services still running after {} ms", settings_.services_grace_ms);
+    stop_rest();
+  } else if (stage_ == Stage::stopping_services && svscan_pid_ > 0) {
     spdlog::warn("services still running after {} ms: SIGKILL to svscan, supervise and services",
                  settings_.services_grace_ms);
     kill_tree(svscan_pid_);  // svscan's exit moves on to stop_rest()

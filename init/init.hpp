@@ -42,6 +42,8 @@ class Init {
 
   void reap();
   void child_exited(pid_t pid, int wait_status);
+  void orphan_exited(pid_t pid, int wait_status);
+  std::vector<std::string> supervised_folders() const;
   void on_stop_signal(int sig);
   void forward(int sig);
 
@@ -66,6 +68,7 @@ class Init {
   int64_t svscan_started_mono_ms_ = 0;
   uint64_t svscan_restart_delay_ms_ = 0;
   pid_t cmd_pid_ = 0;
+  std::vector<pid_t> stopping_supervisors_;  // told directly at stage 3 while svscan was down
 
   std::vector<std::unique_ptr<EssentialWatch>> essentials_;
   uv::Signal sigchld_;

@@ -35,8 +35,10 @@ Paths Paths::from_environment() {
   if (auto text = read_small_file(effective_paths_file(paths.rundir), kConfigFileCap)) {
     auto json = nlohmann::json::parse(*text, nullptr, false);
     if (json.is_object()) {
-      paths.log_dir = json.value("log_dir", paths.log_dir);
-      paths.state_dir = json.value("state_dir", paths.state_dir);
+      if (json.contains("log_dir") && json["log_dir"].is_string()) paths.log_dir = json["log_dir"];
+      if (json.contains("state_dir") && json["state_dir"].is_string()) {
+        paths.state_dir = json["state_dir"];
+      }
     }
   }
   return paths;

@@ -1,5 +1,11 @@
 #include "status.hpp"
 
+#include <sys/wait.h>
+
+#include <charconv>
+
+#include "clock.hpp"
+#include "control.hpp"
 #include "files.hpp"
 
 namespace svkit {
@@ -10,6 +16,25 @@ std::string status_path(const std::string& service_dir) {
 
 std::string reaped_path(const std::string& service_dir) {
   return service_dir + "/supervise/reaped";
+}
+
+std::optional<pid_t> recorded_run(const std::string& service_dir) {
+  auto text = read_small_file(service_dir + "/supervise/pid", kConfigFileCap);
+  if (!text) return std::nullopt;
+  pid_t pid = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);
+  if (ec != std::errc() || pid <= 1) return std::nullopt;
+  return pid;
+}
+
+void leave_reaped(const std::string& service_dir, pid_t pid, int wait_status) {
+  const Reaped reaped{.pid = pid,
+                      .code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
+                      .signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0,
+                      .at_ms = now_ms()};
+  if (!write_file_atomic(reaped_path(service_dir), json_line(reaped), Durability::runtime)) {
+    send_control(service_dir, std::string_view(&control::kReaped, 1));
+  }
 }
 
 Result<Status> parse_status(const std::string& text, const std::string& path) {

@@ -82,6 +82,11 @@ struct Reaped {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Reaped, pid, code, signal, at_ms)
 std::string reaped_path(const std::string& service_dir);
+// The pid supervise/pid names (the running run), if any.
+std::optional<pid_t> recorded_run(const std::string& service_dir);
+// Whoever reaped such a run (svscan, or svinit after svscan's own death)
+// leaves its wait status for the supervise that adopted it, and says so.
+void leave_reaped(const std::string& service_dir, pid_t pid, int wait_status);
 
 // How svscan hands supervise the output pipes it holds for the service, so
 // that they outlive any one supervise: `supervise --pipes DIR` finds run's

@@ -1,5 +1,7 @@
 #include "adoption.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -64,6 +66,7 @@ bool AdoptedRun::deliver_reaped() {
   try {
     const auto reaped = json.get<Reaped>();
     if (reaped.pid != pid_) return false;
+    ::unlink(reaped_path(dir_).c_str());  // read once: never mistaken for a later pid's
     deliver({.code = reaped.code, .signal = reaped.signal, .at_ms = reaped.at_ms});
     return true;
   } catch (const nlohmann::json::exception&) {

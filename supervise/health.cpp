@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "../lib/spawn.hpp"
 
 namespace svkit::supervise {
@@ -33,8 +35,15 @@ void HealthMonitor::start(const HealthCheck& config, std::vector<std::string> en
 void HealthMonitor::stop() {
   active_ = false;
   interval_timer_.stop();
-  // A check of a dead service means nothing, and must not outlive supervise.
-  if (pid_ > 0) ::kill(-pid_, SIGKILL);
+  timeout_timer_.stop();
+  // A check of a dead service means nothing, and must not outlive supervise;
+  // its result, when it is reaped, counts for nothing either.
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    abandoned_ = std::exchange(pid_, 0);
+    output_watch_.close();
+    output_read_.reset();
+  }
 }
 
 void HealthMonitor::run_check() {
@@ -73,6 +82,10 @@ void HealthMonitor::read_output() {
 }
 
 bool HealthMonitor::reaped(pid_t pid, int wait_status) {
+  if (pid > 0 && pid == abandoned_) {
+    abandoned_ = 0;
+    return true;
+  }
   if (pid != pid_ || pid <= 0) return false;
   pid_ = 0;
   timeout_timer_.stop();

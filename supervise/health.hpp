@@ -46,6 +46,7 @@ class HealthMonitor {
   HealthCheck config_;
   bool active_ = false;
   pid_t pid_ = 0;
+  pid_t abandoned_ = 0;  // a check killed by stop(): reaped without a result
   uint64_t failures_ = 0;
   std::string output_;
   UniqueFd output_read_;

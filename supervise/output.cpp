@@ -241,8 +241,7 @@ void ServiceOutput::flush_console_batch() {
   } while (n < 0 && errno == EINTR);
   if (n == ssize_t(batch.size())) return;
   if (n < 0 && errno != EAGAIN) {
-    // The console is gone (its reader closed): no more copies, the file keeps all.
-    console_.fd = -1;
+    console_gone();
     return;
   }
   const size_t written = n > 0 ? size_t(n) : 0;
@@ -258,6 +257,7 @@ void ServiceOutput::flush_console_batch() {
 }
 
 void ServiceOutput::console_writable() {
+  if (console_.fd < 0) return;
   while (!console_pending_.empty()) {
     // Whole lines, at most kConsoleAtomic bytes at a time.
     size_t take = std::min(console_pending_.size(), kConsoleAtomic);
@@ -268,8 +268,7 @@ void ServiceOutput::console_writable() {
     const ssize_t n = ::write(console_.fd, console_pending_.data(), take);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
-      console_.fd = -1;
-      std::string().swap(console_pending_);
+      console_gone();
       return;
     }
     console_pending_.erase(0, size_t(n));
@@ -286,9 +285,21 @@ void ServiceOutput::console_writable() {
                         {"dropped", console_dropped_}};
     notice = json_line(j);
   }
-  if (::write(console_.fd, notice.data(), notice.size()) != ssize_t(notice.size())) return;
+  const ssize_t n = ::write(console_.fd, notice.data(), notice.size());
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    console_gone();
+    return;
+  }
+  if (n != ssize_t(notice.size())) return;
   console_dropping_ = false;
   console_dropped_ = 0;
+}
+
+// Its reader closed (EPIPE) or it broke: no more copies; the file keeps all.
+void ServiceOutput::console_gone() {
+  console_.fd = -1;
+  console_dropping_ = false;
+  std::string().swap(console_pending_);
 }
 
 bool ServiceOutput::open_current() {

@@ -83,6 +83,7 @@ class ServiceOutput {
   void add_console_line(Stream stream, std::string_view line, const char* stamp, bool partial);
   void flush_file();
   void flush_console_batch();
+  void console_gone();
   bool open_current();
   void rotate();
 

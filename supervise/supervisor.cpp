@@ -285,7 +285,7 @@ void Supervisor::begin() {
       Console{.fd = console_fd_ ? console_fd_.get() : -1,
               .format = console.format == ConsoleSettings::Format::json ? Console::Format::json
                                                                         : Console::Format::plain});
-  if (console_fd_) {
+  if (console_fd_ && console_reopened_) {
     console_watch_ = uv::Writable(loop_, console_fd_.get(), [this] {
       output_->console_writable();
       watch_console();
@@ -302,8 +302,8 @@ void Supervisor::begin() {
   status_.want_by = WantBy::boot;
   status_.since_ms = now_ms();
   if (adopt_orphaned_run()) {
-    // Taken back as it was; a stop that was under way goes on.
-    if (status_.want == Want::down) stop_wanted_down({});
+    // Taken back as it runs. (A stop that was under way is not sent again:
+    // status cannot tell it from a `once` run, which must go on.)
   } else if (config_.start_down) {
     enter(St::down, RunState::down);
   } else {
@@ -349,7 +349,9 @@ bool Supervisor::adopt_orphaned_run() {
   status_.health = config_.health.enabled ? Health::unknown : Health::none;
   if (config_.health.enabled) health_->start(config_.health, service_env(), config_.env_unset);
   spdlog::info("adopted the running pid {} left by an earlier supervise", run_pid_);
+  const int64_t since = status_.since_ms;
   enter(St::up, RunState::up);
+  status_.since_ms = since;  // up since the run started, not since the adoption
   return true;
 }
 
@@ -938,7 +940,13 @@ void Supervisor::watch_console() {
     status_.console_dropped = output_->console_dropped();
     publish();
   }
-  if (!console_fd_) return;
+  if (!console_fd_ || !console_reopened_) return;
+  if (output_->console_fd() < 0) {  // the console is gone: nothing waits on it any more
+    console_watch_.stop();
+    stdout_watch_.resume();
+    stderr_watch_.resume();
+    return;
+  }
   if (output_->console_stalled()) {
     console_watch_.start();
   } else {
@@ -964,7 +972,10 @@ UniqueFd Supervisor::open_console() {
   if (::fstat(source, &st) != 0) return {};
   UniqueFd fd(::open(("/proc/self/fd/" + std::to_string(source)).c_str(),
                      O_WRONLY | O_NONBLOCK | O_APPEND | O_CLOEXEC | O_NOCTTY));
-  if (!fd) fd.reset(::fcntl(source, F_DUPFD_CLOEXEC, 0));  // a socket: blocking writes
+  console_reopened_ = static_cast<bool>(fd);
+  // A socket cannot be reopened: its description is shared, so it is written
+  // as it is (blocking) and never polled (libuv would make it non-blocking).
+  if (!fd) fd.reset(::fcntl(source, F_DUPFD_CLOEXEC, 0));
   return fd;
 }
 

@@ -210,6 +210,7 @@ class Supervisor {
   Pipe stdout_, stderr_;
   UniqueFd ready_read_;
   UniqueFd console_fd_;
+  bool console_reopened_ = false;  // our own open file description: pollable
   std::unique_ptr<ServiceOutput> output_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<AdoptedRun> adopted_;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,9 +26,9 @@ constexpr size_t kLogFileCap = size_t(1) << 30;
 constexpr size_t kStampSize = 24;  // "2026-11-26T21:00:00.123Z"
 
 struct Line {
-  std::string_view stamp;
   size_t service;
   std::string text;
+  std::string_view stamp() const { return std::string_view(text).substr(0, kStampSize); }
 };
 
 void error_line(const std::string& line) {
@@ -61,15 +62,26 @@ std::vector<std::string> log_files(const std::string& folder) {
   return files;
 }
 
-// The last `count` lines of the service's log files.
-std::vector<std::string> last_lines(const std::string& folder, size_t count) {
+// The last `count` lines of the service's log files; `current` is read
+// through `current_fd` up to `current_end` (what a follow starts after).
+std::vector<std::string> last_lines(const std::string& folder, size_t count, int current_fd,
+                                    off_t current_end) {
   std::vector<std::string> lines;
   const auto files = log_files(folder);
   for (auto file = files.rbegin(); file != files.rend() && lines.size() < count; ++file) {
-    auto text = read_small_file(*file, kLogFileCap);
-    if (!text) continue;
+    std::string text;
+    if (file->ends_with("/current")) {
+      if (current_fd < 0) continue;
+      text.resize(size_t(current_end));
+      const ssize_t n = ::pread(current_fd, text.data(), text.size(), 0);
+      text.resize(n > 0 ? size_t(n) : 0);
+    } else if (auto read = read_small_file(*file, kLogFileCap)) {
+      text = std::move(*read);
+    } else {
+      continue;
+    }
     std::vector<std::string> here;
-    std::string_view rest(*text);
+    std::string_view rest(text);
     while (!rest.empty()) {
       const auto end = std::min(rest.find('\n'), rest.size());
       here.emplace_back(rest.substr(0, end));
@@ -126,8 +138,15 @@ int follow(const std::vector<std::string>& names, std::vector<Followed>& followe
       return exit_code::kSystem;
     }
     watches[wd] = i;
-    // Written between the first read and the watch: read now.
-    if (!drain(followed[i], prefix(names, followed[i].service))) return exit_code::kOk;
+    // Written, or rotated, between the first read and the watch: catch up now.
+    Followed& f = followed[i];
+    if (!drain(f, prefix(names, f.service))) return exit_code::kOk;
+    struct stat now_current, ours;
+    if (::stat((f.folder + "/current").c_str(), &now_current) == 0 &&
+        (!f.fd || (::fstat(f.fd.get(), &ours) == 0 && ours.st_ino != now_current.st_ino))) {
+      f.fd.reset(::open((f.folder + "/current").c_str(), O_RDONLY | O_CLOEXEC));
+      if (!drain(f, prefix(names, f.service))) return exit_code::kOk;
+    }
   }
   alignas(inotify_event) char events[8192];
   for (;;) {
@@ -198,13 +217,15 @@ int logs(const Context& ctx, const LogsOptions& options) {
     }
     // Open before reading, so that a follow misses nothing written meanwhile.
     UniqueFd current(::open((folder + "/current").c_str(), O_RDONLY | O_CLOEXEC));
-    for (auto& text : last_lines(folder, options.lines)) merged.push_back({{}, i, std::move(text)});
-    if (current) ::lseek(current.get(), 0, SEEK_END);
+    // What `current` holds now is read through this fd: a follow goes on from there.
+    const off_t end = current ? ::lseek(current.get(), 0, SEEK_END) : 0;
+    for (auto& text : last_lines(folder, options.lines, current.get(), end)) {
+      merged.push_back({i, std::move(text)});
+    }
     followed.push_back({folder, std::move(current), {}, i});
   }
-  for (auto& line : merged) line.stamp = std::string_view(line.text).substr(0, kStampSize);
   std::stable_sort(merged.begin(), merged.end(),
-                   [](const Line& a, const Line& b) { return a.stamp < b.stamp; });
+                   [](const Line& a, const Line& b) { return a.stamp() < b.stamp(); });
   const size_t skip = merged.size() > options.lines ? merged.size() - options.lines : 0;
   std::string out;
   for (size_t i = skip; i < merged.size(); ++i) {

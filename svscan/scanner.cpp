@@ -150,9 +150,6 @@ void Scanner::scan() {
     slot.has_logger = is_directory(path + "/log");
     if (slot.has_logger) {
       slot.logger.dir = path + "/log";
-      if (!slot.log_pipe.read && !slot.logger.supervise && !slot.main.supervise) {
-        slot.log_pipe = make_pipe();
-      }
       ensure_running(name, slot, slot.logger, true);
     }
     ensure_running(name, slot, slot.main, false);
@@ -179,7 +176,7 @@ void Scanner::ensure_running(const std::string& name, Slot& slot, Unit& unit, bo
     watch_adopted(name, unit);
     return;
   }
-  start_supervise(slot, unit, logger);
+  start_supervise(name, slot, unit, logger);
   if (unit.supervise > 0) owners_[unit.supervise] = {name, logger};
 }
 
@@ -208,7 +205,19 @@ bool Scanner::adopt_supervise(Slot& slot, Unit& unit, bool logger) {
   return true;
 }
 
-void Scanner::start_supervise(Slot& slot, Unit& unit, bool logger) {
+// The pipe from a service to its logger: the one a running supervise of the
+// other side has (svscan was restarted), else a new one.
+void Scanner::ensure_log_pipe(const std::string& name, Slot& slot, bool logger) {
+  if (slot.log_pipe.read) return;
+  Unit& other = logger ? slot.main : slot.logger;
+  if (other.supervise == 0 && is_supervised(other.dir) && adopt_supervise(slot, other, !logger)) {
+    watch_adopted(name, other);
+  }
+  if (!slot.log_pipe.read) slot.log_pipe = make_pipe();
+}
+
+void Scanner::start_supervise(const std::string& name, Slot& slot, Unit& unit, bool logger) {
+  if (slot.has_logger) ensure_log_pipe(name, slot, logger);
   if (!unit.out.read) {
     unit.out = make_pipe();
     unit.err = make_pipe();
@@ -286,7 +295,7 @@ void Scanner::on_sigchld() {
 void Scanner::supervise_ended(const std::string& name, Unit& unit) {
   const bool young = monotonic_ms() - unit.started_mono_ms < kYoungDeathMs;
   unit.supervise = 0;
-  if (auto run = pid_in_file(unit.dir + "/supervise/pid")) orphaned_runs_[*run] = unit.dir;
+  if (auto run = recorded_run(unit.dir)) orphaned_runs_[*run] = unit.dir;
   Slot& slot = *slot_of(name);
   if (shutting_down_ || !slot.present) {
     stop_slot(slot);
@@ -311,15 +320,7 @@ void Scanner::orphan_reaped(pid_t pid, int wait_status) {
   if (orphan == orphaned_runs_.end()) return;  // some other orphan: reaped, nothing more
   const std::string dir = orphan->second;
   orphaned_runs_.erase(orphan);
-  const Reaped reaped{.pid = pid,
-                      .code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
-                      .signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0,
-                      .at_ms = now_ms()};
-  if (auto failure = write_file_atomic(reaped_path(dir), json_line(reaped), Durability::runtime)) {
-    spdlog::error("{}", failure->line);
-    return;
-  }
-  send_control(dir, std::string_view(&control::kReaped, 1));
+  leave_reaped(dir, pid, wait_status);
 }
 
 void Scanner::schedule_respawn(int64_t delay_ms) {

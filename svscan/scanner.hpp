@@ -51,7 +51,8 @@ class Scanner {
   void request_scan();
   void ensure_running(const std::string& name, Slot& slot, Unit& unit, bool logger);
   bool adopt_supervise(Slot& slot, Unit& unit, bool logger);
-  void start_supervise(Slot& slot, Unit& unit, bool logger);
+  void start_supervise(const std::string& name, Slot& slot, Unit& unit, bool logger);
+  void ensure_log_pipe(const std::string& name, Slot& slot, bool logger);
   void watch_adopted(const std::string& name, Unit& unit);
   void on_sigchld();
   void supervise_ended(const std::string& name, Unit& unit);

@@ -167,7 +167,9 @@ CommandResult Sandbox::run(const std::vector<std::string>& argv) const {
   pollfd fds[2] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_count = 2;
-  const int64_t end = monotonic_ms() + kDeadline.count();
+  // A bound for a command that has its own (svctl wait -t): generous, so a
+  // slow sanitizer build is not cut short.
+  const int64_t end = monotonic_ms() + kCommandDeadline.count();
   while (open_count > 0 && monotonic_ms() < end) {
     ::poll(fds, 2, 1000);
     for (int i = 0; i < 2; ++i) {
@@ -182,7 +184,7 @@ CommandResult Sandbox::run(const std::vector<std::string>& argv) const {
       }
     }
   }
-  result.exit_code = wait_child(spawned.pid);
+  result.exit_code = wait_child(spawned.pid, kCommandDeadline);
   return result;
 }
 

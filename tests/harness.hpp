@@ -26,6 +26,7 @@ struct CommandResult {
 // Deadlines are generous: they only bound a failing test, they do not time
 // anything (benchmarks live in bench/).
 constexpr std::chrono::milliseconds kDeadline{20000};
+constexpr std::chrono::milliseconds kCommandDeadline{90000};
 
 // Polls `condition` until it holds or the deadline passes; then fails the
 // test with `what_never_happened` and `context()` (last status, logs).

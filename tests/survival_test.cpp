@@ -110,8 +110,11 @@ TEST(Adoption, AKilledSvscanIsRestartedAndTakesItsSupervisorsBack) {
   Sandbox sb;
   const std::string fifo = sb.path("tick");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string logged_fifo = sb.path("logged-tick");
+  ASSERT_EQ(::mkfifo(logged_fifo.c_str(), 0600), 0);
   sb.add_service("svc", ticking_service(fifo), {kReadyOnFd5});
-  sb.add_service("logged", "exec sleep 100000", {{"log/run", "#!/bin/sh\nexec cat\n"}});
+  sb.add_service("logged", ticking_service(logged_fifo),
+                 {kReadyOnFd5, {"log/run", "#!/bin/sh\nexec cat\n"}});
   sb.start_svscan();
   for (auto name : {"svc", "logged", "logged/log"}) sb.wait("ready", name);
   const pid_t run = sb.status("svc")->pid;
@@ -138,6 +141,18 @@ TEST(Adoption, AKilledSvscanIsRestartedAndTakesItsSupervisorsBack) {
   tick(fifo, "after");
   wait_for_log_line(sb, "svc", "tick after");
   EXPECT_EQ(sb.status("logged")->state, RunState::up);
+  // The logger's supervise dies now: the one the new svscan starts reads the
+  // same pipe the service still writes into.
+  const pid_t logger_supervise = supervise_of(sb, "logged/log");
+  ASSERT_EQ(::kill(logger_supervise, SIGKILL), 0);
+  eventually(
+      [&] {
+        const pid_t now = supervise_of(sb, "logged/log");
+        return now > 0 && now != logger_supervise;
+      },
+      "a new supervise for logged/log", [&] { return read_text(err); });
+  tick(logged_fifo, "through");
+  wait_for_log_line(sb, "logged/log", "tick through");
 
   // Its shutdown stops every supervise, the ones it took back too.
   ::kill(second.pid, SIGTERM);
