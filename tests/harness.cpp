@@ -129,7 +129,8 @@ pid_t Sandbox::start_svscan(const std::vector<std::string>& extra_args) {
 int Sandbox::stop_svscan() {
   if (svscan_pid_ <= 0) return -1;
   ::kill(svscan_pid_, SIGTERM);
-  int code = wait_child(svscan_pid_);
+  // Bounded generously: 200 supervise processes of a sanitizer build take long to exit.
+  int code = wait_child(svscan_pid_, kCommandDeadline);
   if (code >= 0) svscan_pid_ = 0;
   return code;
 }
