@@ -152,13 +152,13 @@ class Setup:
         self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=null,
                                      stderr=open(self.dir / "scanner.err", "wb"), start_new_session=True)
         core.TRACK.add(self.proc.pid, "scanner", self.kind)
-        # Until every line is there, or nothing more came for 3 s (then lines were lost).
-        last, last_progress = -1, t0
+        # Until every line is there, or nothing more came for 10 s (then lines were lost).
+        last, last_progress = 0, t0
         while self.count_new_lines() < self.expected_lines:
             now = time.monotonic()
             if self.counted != last:
                 last, last_progress = self.counted, now
-            elif now - last_progress > 3:
+            elif now - last_progress > (10 if last else 120):
                 break
             time.sleep(0.005)
         elapsed = (time.monotonic() if self.counted >= self.expected_lines else last_progress) - t0
