@@ -5,8 +5,10 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error.hpp"
@@ -14,29 +16,67 @@
 
 namespace svkit {
 
+// Enums are written as words. Each table below is the enum's one spelling;
+// the tables are constant data (no JSON objects built at run time, which
+// every supervise would carry in its private memory).
+template <class E, size_t N>
+using EnumWords = std::array<std::pair<E, const char*>, N>;
+
+template <class E, size_t N>
+void enum_to_json(nlohmann::json& j, E value, const EnumWords<E, N>& words) {
+  for (const auto& [e, word] : words) {
+    if (e == value) {
+      j = word;
+      return;
+    }
+  }
+  j = nullptr;
+}
+
+// An unknown word reads as the first value (a newer writer's word).
+template <class E, size_t N>
+void enum_from_json(const nlohmann::json& j, E& value, const EnumWords<E, N>& words) {
+  const auto& text = j.get_ref<const std::string&>();
+  value = words[0].first;
+  for (const auto& [e, word] : words) {
+    if (text == word) value = e;
+  }
+}
+
+#define SVKIT_ENUM_WORDS(E, TABLE)                           \
+  inline void to_json(nlohmann::json& j, E value) {          \
+    enum_to_json(j, value, TABLE);                           \
+  }                                                          \
+  inline void from_json(const nlohmann::json& j, E& value) { \
+    enum_from_json(j, value, TABLE);                         \
+  }
+
 enum class RunState { down, up, finish, backoff, halted, failed };
-NLOHMANN_JSON_SERIALIZE_ENUM(RunState, {{RunState::down, "down"},
-                                        {RunState::up, "up"},
-                                        {RunState::finish, "finish"},
-                                        {RunState::backoff, "backoff"},
-                                        {RunState::halted, "halted"},
-                                        {RunState::failed, "failed"}})
+inline constexpr EnumWords<RunState, 6> kRunStateWords{{{RunState::down, "down"},
+                                                        {RunState::up, "up"},
+                                                        {RunState::finish, "finish"},
+                                                        {RunState::backoff, "backoff"},
+                                                        {RunState::halted, "halted"},
+                                                        {RunState::failed, "failed"}}};
+SVKIT_ENUM_WORDS(RunState, kRunStateWords)
 
 enum class Want { down, up };
-NLOHMANN_JSON_SERIALIZE_ENUM(Want, {{Want::down, "down"}, {Want::up, "up"}})
+inline constexpr EnumWords<Want, 2> kWantWords{{{Want::down, "down"}, {Want::up, "up"}}};
+SVKIT_ENUM_WORDS(Want, kWantWords)
 
 // Who set `want` last: supervise at its start (from the `down` file), an
 // operator's command (or planned-stop marker), or the restart policy giving up.
 enum class WantBy { boot, operator_action, policy };
-NLOHMANN_JSON_SERIALIZE_ENUM(WantBy, {{WantBy::boot, "boot"},
-                                      {WantBy::operator_action, "operator"},
-                                      {WantBy::policy, "policy"}})
+inline constexpr EnumWords<WantBy, 3> kWantByWords{
+    {{WantBy::boot, "boot"}, {WantBy::operator_action, "operator"}, {WantBy::policy, "policy"}}};
+SVKIT_ENUM_WORDS(WantBy, kWantByWords)
 
 enum class Health { none, unknown, healthy, unhealthy };
-NLOHMANN_JSON_SERIALIZE_ENUM(Health, {{Health::none, ""},
-                                      {Health::unknown, "unknown"},
-                                      {Health::healthy, "healthy"},
-                                      {Health::unhealthy, "unhealthy"}})
+inline constexpr EnumWords<Health, 4> kHealthWords{{{Health::none, ""},
+                                                    {Health::unknown, "unknown"},
+                                                    {Health::healthy, "healthy"},
+                                                    {Health::unhealthy, "unhealthy"}}};
+SVKIT_ENUM_WORDS(Health, kHealthWords)
 
 struct ExitInfo {
   int code = -1;   // exit code, or -1 when killed

@@ -137,6 +137,7 @@ Failure ServiceOutput::flush_partial(int64_t now_ms) {
 void ServiceOutput::idle() {
   input_.release();
   file_out_.release();
+  console_batch_.release();
   for (auto& partial : partial_) {
     if (partial.empty()) std::string().swap(partial);
   }
@@ -152,6 +153,7 @@ void ServiceOutput::health_output(std::string_view text) {
     text.remove_prefix(std::min(newline + 1, text.size()));
   }
   flush_console_batch();
+  console_batch_.release();
 }
 
 void ServiceOutput::add_line(Stream stream, std::string_view line, const char* stamp,
@@ -211,7 +213,7 @@ void ServiceOutput::add_console_line(Stream stream, std::string_view line, const
       return;
     }
     if (console_used_ + head + line.size() + 1 > kConsoleAtomic) flush_console_batch();
-    char* out = console_batch_ + console_used_;
+    char* out = console_batch_.data() + console_used_;
     std::memcpy(out, who.data(), who.size());
     std::memcpy(out + who.size(), partial ? " |+ " : " | ", head - who.size());
     std::memcpy(out + head, line.data(), line.size());
@@ -221,14 +223,14 @@ void ServiceOutput::add_console_line(Stream stream, std::string_view line, const
     return;
   }
   if (console_used_ + text.size() > kConsoleAtomic) flush_console_batch();
-  std::memcpy(console_batch_ + console_used_, text.data(), text.size());
+  std::memcpy(console_batch_.data() + console_used_, text.data(), text.size());
   console_used_ += text.size();
   ++console_batch_lines_;
 }
 
 void ServiceOutput::flush_console_batch() {
   if (console_used_ == 0) return;
-  const std::string_view batch(console_batch_, console_used_);
+  const std::string_view batch(console_batch_.data(), console_used_);
   const size_t lines = std::exchange(console_batch_lines_, 0);
   console_used_ = 0;
   if (!console_pending_.empty()) {  // keep the order: behind what waits

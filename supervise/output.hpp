@@ -98,7 +98,7 @@ class ServiceOutput {
 
   BurstBuffer input_{64 * 1024}, file_out_{128 * 1024};
   size_t file_used_ = 0;
-  char console_batch_[4096];
+  BurstBuffer console_batch_{4096};
   size_t console_used_ = 0;
   size_t console_batch_lines_ = 0;
   std::string console_pending_;  // must not be dropped (no file log)
