@@ -243,6 +243,11 @@ TEST(Evidence, TheRingHoldsTheLastOutputEvenWhenTheLogRotatedAway) {
   EXPECT_NE(evidence.find("line 1 of the crash story"), std::string::npos);
   EXPECT_NE(evidence.find("line 400 of the crash story"), std::string::npos);
   EXPECT_NE(evidence.find("exit_code: 2"), std::string::npos);
+  struct stat st;
+  ASSERT_EQ(::stat(evidence_files(sb, "chatty").front().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u) << "evidence holds the service's output";
+  ASSERT_EQ(::stat((sb.log_dir() + "/chatty/evidence").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
   EXPECT_EQ(read_text(sb.log_dir() + "/chatty/current").find("line 1 of"), std::string::npos)
       << "the log should have rotated the first lines away";
 }

@@ -374,6 +374,12 @@ TEST(Supervision, ServiceOutputGoesToItsLogWithTimestamps) {
                text.find("Z to stderr\n") != std::string::npos;
       },
       "both output lines in " + log, [&] { return read_text(log); });
+  // The output may hold secrets: no world access.
+  struct stat st;
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  ASSERT_EQ(::stat((sb.log_dir() + "/svc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
 }
 
 TEST(Supervision, SignalCommandsReachTheService) {

@@ -379,6 +379,35 @@ TEST(ServiceOutput, AFullConsoleDropsCopiesCountsThemAndSaysSoLater) {
   EXPECT_EQ(size_t(std::count(file.begin(), file.end(), '\n')), fed) << "the file log lost lines";
 }
 
+// No file log: the console is the only record, so nothing is dropped: what
+// does not fit waits (and the caller stops reading the service).
+TEST(ServiceOutput, WithoutAFileLogNothingIsDroppedItWaits) {
+  test::Sandbox sandbox;
+  sandbox.write("not-a-folder", "");
+  Pipe console = make_pipe(true);
+  ::fcntl(console.write.get(), F_SETFL, ::fcntl(console.write.get(), F_GETFL) | O_NONBLOCK);
+  supervise::ServiceOutput out(sandbox.path("not-a-folder/web"), "web", 1 << 20, 2,
+                               {.fd = console.write.get()});
+  const std::string line(99, 'z');
+  size_t fed = 0;
+  bool reported = false;
+  while (!out.console_must_wait()) {
+    std::string batch;
+    for (int i = 0; i < 100; ++i) batch += line + "\n";
+    reported |= feed(out, supervise::Stream::out, batch).has_value();
+    fed += 100;
+  }
+  EXPECT_TRUE(reported) << "the file log's failure was not said";
+  EXPECT_EQ(out.console_dropped(), 0u);
+  std::string shown;
+  while (out.console_must_wait()) {
+    shown += drain(console.read.get());
+    out.console_writable();
+  }
+  shown += drain(console.read.get());
+  EXPECT_EQ(size_t(std::count(shown.begin(), shown.end(), '\n')), fed) << "lines were dropped";
+}
+
 TEST(PolicyParsers, RestartHaltCodesAndHealthAction) {
   std::vector<std::string> errors;
   using supervise::RestartPolicy;
