@@ -42,18 +42,6 @@ def cpu_ticks(pid):
     return int(fields[19]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
-def on_cpu_ns(pid):
-    """Time on CPU (ns) from /proc/PID/task/*/schedstat: exact, unlike the tick counts."""
-    total = 0
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-    except OSError:
-        return None
-    return total
-
-
 class Family:
     """One scan root over N flapping services, with its counter file."""
 
@@ -113,7 +101,7 @@ class Family:
         for pid in self.watched:
             t = cpu_ticks(pid)
             if t:
-                out[pid] = (*t, on_cpu_ns(pid) or 0)
+                out[pid] = (*t, core.on_cpu_ns(pid) or 0)
         return out
 
     def sample_memory(self, t):

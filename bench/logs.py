@@ -43,17 +43,6 @@ def parse_args():
     return ap.parse_args()
 
 
-def on_cpu_ms(pid):
-    total = 0
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-    except OSError:
-        return None
-    return total / 1e6
-
-
 def lines_file(tmp, count):
     path = tmp / f"lines-{count}"
     if not path.exists():
@@ -162,7 +151,7 @@ class Setup:
                 break
             time.sleep(0.005)
         elapsed = (time.monotonic() if self.counted >= self.expected_lines else last_progress) - t0
-        cpu = sum(on_cpu_ms(p) or 0 for p in self.loggers())
+        cpu = sum(core.on_cpu_ns(p) or 0 for p in self.loggers()) / 1e6
         return elapsed, cpu
 
     def stop(self):

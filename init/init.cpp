@@ -266,9 +266,8 @@ void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd) {
     // svscan is dead (its restart was pending): its supervise processes are
     // told directly, each brings its service down with its down-signal.
     for (const auto& dir : supervised_folders()) {
-      auto text = read_small_file(dir + "/supervise/lock", kConfigFileCap);
-      const pid_t pid = text ? std::atoi(text->c_str()) : 0;
-      if (pid > 1 && ::kill(pid, SIGTERM) == 0) stopping_supervisors_.push_back(pid);
+      const auto pid = read_pid_file(dir + "/supervise/lock");
+      if (pid && ::kill(*pid, SIGTERM) == 0) stopping_supervisors_.push_back(*pid);
     }
     if (stopping_supervisors_.empty()) {
       spdlog::info("stage 3: {}", why);

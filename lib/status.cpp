@@ -19,7 +19,11 @@ std::string reaped_path(const std::string& service_dir) {
 }
 
 std::optional<pid_t> recorded_run(const std::string& service_dir) {
-  auto text = read_small_file(service_dir + "/supervise/pid", kConfigFileCap);
+  return read_pid_file(service_dir + "/supervise/pid");
+}
+
+std::optional<pid_t> read_pid_file(const std::string& path) {
+  auto text = read_small_file(path, kConfigFileCap);
   if (!text) return std::nullopt;
   pid_t pid = 0;
   auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);

@@ -122,6 +122,8 @@ struct Reaped {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Reaped, pid, code, signal, at_ms)
 std::string reaped_path(const std::string& service_dir);
+// A pid file's number (`supervise/pid`, `supervise/lock`), if it holds one above 1.
+std::optional<pid_t> read_pid_file(const std::string& path);
 // The pid supervise/pid names (the running run), if any.
 std::optional<pid_t> recorded_run(const std::string& service_dir);
 // Whoever reaped such a run (svscan, or svinit after svscan's own death)

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <filesystem>
 
 #include "../lib/clock.hpp"
@@ -17,20 +16,10 @@ namespace {
 // How long to wait for svscan's wait status once the process is gone.
 constexpr uint64_t kReapedDeadlineMs = 1000;
 
-std::optional<pid_t> recorded_pid(const std::string& dir) {
-  auto text = read_small_file(dir + "/supervise/pid", kConfigFileCap);
-  if (!text) return std::nullopt;
-  pid_t pid = 0;
-  const char* end = text->data() + text->size();
-  auto [ptr, ec] = std::from_chars(text->data(), end, pid);
-  if (ec != std::errc() || pid <= 1) return std::nullopt;
-  return pid;
-}
-
 }  // namespace
 
 std::optional<pid_t> find_orphaned_run(const std::string& dir) {
-  auto pid = recorded_pid(dir);
+  auto pid = recorded_run(dir);
   if (!pid || session_of(*pid) != *pid) return std::nullopt;
   std::error_code ec;
   const auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(*pid) + "/cwd", ec);

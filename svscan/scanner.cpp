@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <vector>
 
@@ -32,15 +31,6 @@ namespace {
 // pause: a supervise that cannot run never spins.
 constexpr int64_t kYoungDeathMs = 1000;
 constexpr int64_t kRespawnPauseMs = 250;
-
-std::optional<pid_t> pid_in_file(const std::string& path) {
-  auto text = read_small_file(path, kConfigFileCap);
-  if (!text) return std::nullopt;
-  pid_t pid = 0;
-  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), pid);
-  if (ec != std::errc() || pid <= 1) return std::nullopt;
-  return pid;
-}
 
 // The arguments of a running process.
 std::vector<std::string> command_line(pid_t pid) {
@@ -181,7 +171,7 @@ void Scanner::ensure_running(const std::string& name, Slot& slot, Unit& unit, bo
 }
 
 bool Scanner::adopt_supervise(Slot& slot, Unit& unit, bool logger) {
-  const auto pid = pid_in_file(unit.dir + "/supervise/lock");
+  const auto pid = read_pid_file(unit.dir + "/supervise/lock");
   if (!pid) return false;
   const auto args = command_line(*pid);
   if (args.empty() || args.back() != unit.dir) return false;
