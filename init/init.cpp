@@ -15,6 +15,7 @@
 #include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
 #include "../lib/status.hpp"
+#include "termination.hpp"
 
 namespace svkit::init {
 
@@ -60,11 +61,36 @@ Init::Init(uv_loop_t* loop, Paths paths, Settings settings, std::vector<std::str
 }
 
 int Init::run() {
+  start_http();
   hooks_ = list_hooks(paths_.cont_init_dir);
   spdlog::info("stage 2: {} cont-init hooks from {}", hooks_.size(), paths_.cont_init_dir);
   next_hook();
   while (stage_ != Stage::done) uv_run(loop_, UV_RUN_ONCE);
   return exit_code_;
+}
+
+// Off unless asked for; a bad address or a busy port is one line, and the
+// container boots without it.
+void Init::start_http() {
+  if (settings_.http_listen.empty()) return;
+  probes_ = std::make_unique<Probes>(paths_.scandir, [this] { return view(); });
+  http_ = std::make_unique<HttpServer>(
+      loop_, [this](const HttpRequest& request) { return probes_->handle(request); });
+  if (auto error = http_->listen(settings_.http_listen); !error.empty()) {
+    spdlog::error("SVKIT_HTTP_LISTEN: {}; no HTTP endpoint", error);
+    http_.reset();
+    return;
+  }
+  spdlog::info("http: listening on {} (/livez /readyz /metrics /status)", http_->address());
+}
+
+InitView Init::view() const {
+  using Phase = InitView::Phase;
+  return {.phase = stage_ == Stage::hooks     ? Phase::booting
+                   : stage_ == Stage::running ? Phase::running
+                                              : Phase::stopping,
+          .has_cmd = !cmd_.empty(),
+          .cmd_running = cmd_pid_ > 0};
 }
 
 // ---- stage 2 ---------------------------------------------------------------
@@ -104,7 +130,7 @@ void Init::hook_exited(int wait_status) {
 bool Init::survive_hook_failure(int exit_code, const std::string& what, bool bad_input) {
   if (settings_.stage2_behaviour >= 2) {
     spdlog::error("cont-init hook {} {}: stopping the boot", current_hook_, what);
-    begin_stage3(exit_code, "a cont-init hook failed");
+    begin_stage3(exit_code, "cont-init hook " + current_hook_ + " " + what);
     return false;
   }
   if (settings_.stage2_behaviour == 1 || bad_input) {
@@ -174,7 +200,7 @@ void Init::watch_essential_services() {
       const std::string name = std::filesystem::path(dir).filename().string();
       spdlog::error("essential service {} is down for good (exit code {}); stopping the container",
                     name, code);
-      begin_stage3(code, "essential service " + name + " died");
+      begin_stage3(code, "essential service " + name + " is down for good", true, dir);
     };
     essentials_.push_back(std::make_unique<EssentialWatch>(loop_, std::move(service), on_death));
   }
@@ -254,11 +280,14 @@ void Init::forward(int sig) {
 // ---- stage 3 -----------------------------------------------------------------
 
 // The first cause decides the exit code; later ones change nothing.
-void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd) {
+void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd,
+                        const std::string& service_dir) {
   if (stage_ > Stage::running) return;
   stage_ = Stage::stopping_services;
   svscan_restart_timer_.stop();
   exit_code_ = exit_code;
+  ended_because_ = why;
+  ended_by_service_ = service_dir;
   for (auto& watch : essentials_) watch->stop();
   if (hook_pid_ > 0) ::kill(-hook_pid_, SIGTERM);  // a hook runs in a session of its own
   if (cmd_pid_ > 0 && term_cmd) ::kill(cmd_pid_, SIGTERM);
@@ -332,6 +361,9 @@ void Init::finish() {
   if (stage_ == Stage::done) return;
   grace_timer_.stop();
   stage_ = Stage::done;
+  if (http_) http_->close();
+  write_termination_message(settings_.termination_log, settings_.termination_log_create,
+                            termination_message(exit_code_, ended_because_, ended_by_service_));
   spdlog::info("stage 3: every process is gone; exit code {}", exit_code_);
 }
 

@@ -13,6 +13,8 @@
 #include "../lib/paths.hpp"
 #include "../lib/uv.hpp"
 #include "essential.hpp"
+#include "http.hpp"
+#include "probes.hpp"
 #include "stages.hpp"
 
 namespace svkit::init {
@@ -47,7 +49,12 @@ class Init {
   void on_stop_signal(int sig);
   void forward(int sig);
 
-  void begin_stage3(int exit_code, const std::string& why, bool term_cmd = true);
+  void start_http();
+  InitView view() const;
+
+  // `service_dir`: the service that ends the container, for the termination message.
+  void begin_stage3(int exit_code, const std::string& why, bool term_cmd = true,
+                    const std::string& service_dir = {});
   void grace_expired();
   void stop_rest();
   void signal_rest(int sig);
@@ -59,6 +66,8 @@ class Init {
   std::vector<std::string> cmd_;
   Stage stage_ = Stage::hooks;
   int exit_code_ = 0;
+  std::string ended_because_;     // what started stage 3
+  std::string ended_by_service_;  // the service dir, when a service did
 
   std::vector<std::string> hooks_;
   size_t next_hook_ = 0;
@@ -75,6 +84,8 @@ class Init {
   std::vector<uv::Signal> signals_;
   uv::Timer grace_timer_;           // services' grace, then the rest's
   uv::Timer svscan_restart_timer_;  // a dead svscan is started again after a short backoff
+  std::unique_ptr<Probes> probes_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace svkit::init

@@ -17,6 +17,10 @@ struct Settings {
   int stage2_behaviour = 2;           // SVKIT_BEHAVIOUR_IF_STAGE2_FAILS: 0 silent, 1 warn, 2 stop
   uint64_t services_grace_ms = 5000;  // SVKIT_SERVICES_GRACETIME
   uint64_t kill_grace_ms = 3000;      // SVKIT_KILL_GRACETIME
+  std::string http_listen;            // SVKIT_HTTP_LISTEN: ADDR:PORT, empty for none
+  // SVKIT_TERMINATION_LOG, created when set; else /dev/termination-log when it exists.
+  std::string termination_log = "/dev/termination-log";
+  bool termination_log_create = false;
 
   // A bad value is one warning line; its default stays.
   static Settings from_environment();

@@ -14,6 +14,16 @@ std::string status_path(const std::string& service_dir) {
   return service_dir + "/supervise/status.json";
 }
 
+std::string not_ready_because(const Status& s) {
+  if (s.state != RunState::up) {
+    return std::string(enum_word(s.state, kRunStateWords)) +
+           (s.reason.empty() ? "" : " (" + s.reason + ")");
+  }
+  if (s.ready_since_ms <= 0) return "up, not ready";
+  if (s.health == Health::unhealthy) return "up, unhealthy";
+  return {};
+}
+
 std::string reaped_path(const std::string& service_dir) {
   return service_dir + "/supervise/reaped";
 }

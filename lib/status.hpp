@@ -23,14 +23,20 @@ template <class E, size_t N>
 using EnumWords = std::array<std::pair<E, const char*>, N>;
 
 template <class E, size_t N>
-void enum_to_json(nlohmann::json& j, E value, const EnumWords<E, N>& words) {
+const char* enum_word(E value, const EnumWords<E, N>& words) {
   for (const auto& [e, word] : words) {
-    if (e == value) {
-      j = word;
-      return;
-    }
+    if (e == value) return word;
   }
-  j = nullptr;
+  return nullptr;
+}
+
+template <class E, size_t N>
+void enum_to_json(nlohmann::json& j, E value, const EnumWords<E, N>& words) {
+  if (const char* word = enum_word(value, words)) {
+    j = word;
+  } else {
+    j = nullptr;
+  }
 }
 
 // An unknown word reads as the first value (a newer writer's word).
@@ -102,6 +108,9 @@ struct Status {
   int64_t delay_ms = 0;       // the current restart delay
   std::string reason{};       // why it is down, halted or failed, for people
   Health health = Health::none;
+  uint64_t health_failures = 0;  // health checks failed in a row
+  std::string halt_name{};       // when halted: the code's name in halt-codes
+  nlohmann::json halt_intent{};  // when halted: the service's halt-intent file (an object)
   std::string evidence{};        // the newest evidence file
   uint64_t console_dropped = 0;  // output lines not copied to a console that could not keep up
   std::vector<std::string> errors{};
@@ -110,7 +119,8 @@ struct Status {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, name, state, pid, pid_start_time, since_ms,
                                                 ready_since_ms, want, normally, want_by, last_exit,
                                                 restarts, next_start_ms, delay_ms, reason, health,
-                                                evidence, console_dropped, errors)
+                                                health_failures, halt_name, halt_intent, evidence,
+                                                console_dropped, errors)
 
 // supervise/reaped: the wait status of a run whose supervise had died, left
 // by svscan (the subreaper that reaped it) for the supervise that adopted it.
@@ -139,6 +149,10 @@ constexpr const char* kOption = "--pipes";
 constexpr int kStdoutRead = 3, kStdoutWrite = 4, kStderrRead = 5, kStderrWrite = 6;
 constexpr int kConsole = 7;  // the container's console (svscan's stdout)
 }  // namespace held_pipes
+
+// Why a service fails a readiness probe (`svctl check`, svinit's /readyz):
+// "" when it is up, ready and not unhealthy.
+std::string not_ready_because(const Status& status);
 
 std::string status_path(const std::string& service_dir);
 Result<Status> read_status(const std::string& service_dir);

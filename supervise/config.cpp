@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <set>
 
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
@@ -78,20 +79,26 @@ std::optional<RestartPolicy> parse_restart_policy(std::string_view text,
   return std::nullopt;
 }
 
-std::set<int> parse_halt_codes(std::string_view text, std::vector<std::string>& errors) {
-  std::set<int> codes;
+HaltCodes parse_halt_codes(std::string_view text, std::vector<std::string>& errors) {
+  HaltCodes codes;
+  int last = 0;  // the code a name word that follows would name (0: none)
   size_t pos = 0;
   while ((pos = text.find_first_not_of(" \t\r\n,", pos)) != std::string_view::npos) {
     const size_t end = std::min(text.find_first_of(" \t\r\n,", pos), text.size());
     const auto word = text.substr(pos, end - pos);
-    auto code = parse_unsigned(word);
-    if (code && *code >= 1 && *code <= 255) {
-      codes.insert(int(*code));
+    pos = end;
+    if (auto code = parse_unsigned(word); code && *code >= 1 && *code <= 255) {
+      codes.emplace(int(*code), "");
+      last = int(*code);
+    } else if (last > 0 && !word.empty() && !std::isdigit(static_cast<unsigned char>(word[0])) &&
+               word.size() <= 64) {
+      codes[last] = std::string(word);
+      last = 0;
     } else {
       errors.push_back("halt-codes: " + quoted(word) +
-                       " is not an exit code from 1 to 255; skipped");
+                       " is not an exit code from 1 to 255 (or a name after one); skipped");
+      last = 0;
     }
-    pos = end;
   }
   return codes;
 }
@@ -105,6 +112,24 @@ std::optional<bool> parse_health_action(std::string_view text, std::vector<std::
 }
 
 namespace {
+
+// Two thresholds: unhealthy (a warning, with evidence) at health-retries, a
+// restart at health-restart-retries (implies health-action restart). With
+// health-action restart alone, both are health-retries (one count decides).
+void settle_health_thresholds(std::optional<bool> action, HealthCheck& health,
+                              std::vector<std::string>& errors) {
+  if (action == false && health.restart_retries > 0) {
+    errors.push_back("health-restart-retries: ignored, health-action is none");
+    health.restart_retries = 0;
+  }
+  if (action == true && health.restart_retries == 0) health.restart_retries = health.retries;
+  if (health.restart_retries > 0 && health.restart_retries < health.retries) {
+    errors.push_back("health-restart-retries: " + std::to_string(health.restart_retries) +
+                     " is below health-retries; " + std::to_string(health.retries) + " used");
+    health.restart_retries = health.retries;
+  }
+  health.restart = health.restart_retries > 0;
+}
 
 constexpr uint64_t kDay = 24ull * 3600 * 1000;
 
@@ -235,9 +260,14 @@ ServiceConfig load_config(const std::string& dir, std::vector<std::string>& erro
       c.health.retries = std::max<uint64_t>(*v, 1);
     }
   });
-  files.with("health-action", [&](auto& t) {
-    if (auto a = parse_health_action(t, errors)) c.health.restart = *a;
+  std::optional<bool> action;
+  files.with("health-action", [&](auto& t) { action = parse_health_action(t, errors); });
+  files.with("health-restart-retries", [&](auto& t) {
+    if (auto v = parse_bounded_number("health-restart-retries", t, 100000, errors)) {
+      c.health.restart_retries = std::max<uint64_t>(*v, 1);
+    }
   });
+  settle_health_thresholds(action, c.health, errors);
   if (c.health.interval_ms == 0) c.health.interval_ms = 1;
   if (files.has("env")) load_env_folder(dir + "/env", c, errors);
   return c;

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +17,16 @@ struct RestartPolicy {
   std::optional<uint32_t> max_restarts;  // on-failure:N
 };
 
+// A deliberate-halt exit code and its name ("" when unnamed).
+using HaltCodes = std::map<int, std::string>;
+
 struct HealthCheck {
   bool enabled = false;  // an executable `health` file
   uint64_t interval_ms = 10000;
   uint64_t timeout_ms = 5000;
-  uint64_t retries = 3;
-  bool restart = false;  // health-action restart (default none)
+  uint64_t retries = 3;          // failures in a row that make it unhealthy (evidence, no restart)
+  uint64_t restart_retries = 0;  // failures in a row that restart it; 0: never
+  bool restart = false;          // health-action restart (default none)
 };
 
 struct ServiceConfig {
@@ -42,7 +46,7 @@ struct ServiceConfig {
   // a minute rather than Kubernetes' five, so a fixed fault recovers soon.
   uint64_t restart_max_delay_ms = 60000;
   uint64_t restart_reset_ms = 10000;
-  std::set<int> halt_codes;
+  HaltCodes halt_codes;
   HealthCheck health;
   uint64_t evidence_keep = 20;
   // env/ (s6-envdir's format): "NAME=value" to set, and names to unset.
@@ -58,8 +62,9 @@ std::optional<int> parse_notification_fd(std::string_view text, std::vector<std:
 std::optional<int> parse_down_signal(std::string_view text, std::vector<std::string>& errors);
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text,
                                                   std::vector<std::string>& errors);
-// Whitespace-separated exit codes 1-255; bad words are reported and skipped.
-std::set<int> parse_halt_codes(std::string_view text, std::vector<std::string>& errors);
+// Whitespace-separated exit codes 1-255, each optionally followed by its name
+// (`71 upgrade-height-reached`); bad words are reported and skipped.
+HaltCodes parse_halt_codes(std::string_view text, std::vector<std::string>& errors);
 std::optional<bool> parse_health_action(std::string_view text, std::vector<std::string>& errors);
 
 // The variables of an env/ folder (s6-envdir's format: a file per variable,

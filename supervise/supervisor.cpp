@@ -506,10 +506,12 @@ void Supervisor::mark_ready(const EventData&) {
 }
 
 void Supervisor::restart_unhealthy(const EventData&) {
-  leave_evidence(
-      "unhealthy",
-      "unhealthy: " + std::to_string(config_.health.retries) + " health checks in a row failed",
-      "restart at once", run_pid_, std::nullopt);
+  spdlog::warn("unhealthy: {} health checks in a row failed; restarting",
+               config_.health.restart_retries);
+  leave_evidence("unhealthy",
+                 "unhealthy: " + std::to_string(config_.health.restart_retries) +
+                     " health checks in a row failed",
+                 "restart at once", run_pid_, std::nullopt);
   ++status_.restarts;
   send_down_signal();
   enter(St::stopping, RunState::up);
@@ -536,7 +538,39 @@ void Supervisor::restart_after_backoff(const EventData& e) {
 void Supervisor::halt(const EventData& e) {
   history_ = e.verdict.history;
   status_.reason = e.verdict.reason;
+  if (status_.last_exit) {
+    if (auto named = config_.halt_codes.find(status_.last_exit->code);
+        named != config_.halt_codes.end()) {
+      status_.halt_name = named->second;
+    }
+  }
+  read_halt_intent();
   enter(St::down, RunState::halted);
+}
+
+// The file a service may leave before it exits with a halt code: a small
+// JSON object, its "reason" shown with the halt. Bad content is one error line.
+void Supervisor::read_halt_intent() {
+  const std::string path = halt_intent_path();
+  auto text = read_small_file(path, kConfigFileCap);
+  if (!text) {
+    if (text.error().errnum != ENOENT) report_error("halt intent: " + text.error().line);
+    return;
+  }
+  ::unlink(path.c_str());
+  auto intent = nlohmann::json::parse(*text, nullptr, false);
+  if (!intent.is_object()) {
+    report_error("halt intent: " + path + " is not a JSON object; ignored");
+    return;
+  }
+  if (auto reason = intent.find("reason"); reason != intent.end() && reason->is_string()) {
+    status_.reason += ": " + reason->get<std::string>();
+  }
+  status_.halt_intent = std::move(intent);
+}
+
+std::string Supervisor::halt_intent_path() const {
+  return dir_ + "/supervise/halt-intent.json";
 }
 
 // The policy ends the runs; `want` stays the operator's.
@@ -580,6 +614,10 @@ void Supervisor::start() {
     ready = make_pipe(true);
     request.fds.push_back({*config_.notification_fd, ready.write.get()});
   }
+  ::unlink(halt_intent_path().c_str());  // an earlier run's
+  status_.halt_name.clear();
+  status_.halt_intent = nullptr;
+  status_.health_failures = 0;
   const auto result = spawn(request);
   if (result.pid < 0) {
     post(Ev::start_failed, {.error = describe_spawn_error("./run", dir_, result.error)});
@@ -613,9 +651,11 @@ void Supervisor::start() {
 // environment: svkit's own variables (they win), then env/.
 std::vector<std::string> Supervisor::service_env() const {
   std::vector<std::string> env{"SVKIT_PLANNED_STOP_FILE=" + state::marker_path(dir_),
-                               "SVKIT_SERVICE=" + name_};
+                               "SVKIT_SERVICE=" + name_,
+                               "SVKIT_HALT_INTENT_FILE=" + halt_intent_path()};
   for (const auto& entry : config_.env_set) {
-    if (!entry.starts_with("SVKIT_PLANNED_STOP_FILE=") && !entry.starts_with("SVKIT_SERVICE=")) {
+    if (!entry.starts_with("SVKIT_PLANNED_STOP_FILE=") && !entry.starts_with("SVKIT_SERVICE=") &&
+        !entry.starts_with("SVKIT_HALT_INTENT_FILE=")) {
       env.push_back(entry);
     }
   }
@@ -783,15 +823,29 @@ void Supervisor::report_error(const std::string& line) {
   publish();
 }
 
+// Two thresholds: unhealthy at health-retries (evidence, the service keeps
+// running), a restart at health-restart-retries (evidence again).
 void Supervisor::on_health_result(bool passed, uint64_t failures_in_a_row) {
   output_->health_output(health_->last_output());
   watch_console();
+  status_.health_failures = failures_in_a_row;
+  const auto& health = config_.health;
   if (passed) {
     status_.health = Health::healthy;
-  } else if (failures_in_a_row >= config_.health.retries && status_.health != Health::unhealthy) {
+  } else if (health.restart && failures_in_a_row == health.restart_retries) {
+    status_.health = Health::unhealthy;
+    post(Ev::unhealthy);
+  } else if (failures_in_a_row >= health.retries && status_.health != Health::unhealthy) {
     status_.health = Health::unhealthy;
     spdlog::warn("unhealthy: {} health checks in a row failed", failures_in_a_row);
-    if (config_.health.restart) post(Ev::unhealthy);
+    leave_evidence(
+        "unhealthy",
+        "unhealthy: " + std::to_string(failures_in_a_row) + " health checks in a row failed",
+        health.restart
+            ? "restart after " + std::to_string(health.restart_retries - failures_in_a_row) +
+                  " more failed checks"
+            : "no restart (health-action none)",
+        run_pid_, std::nullopt);
   }
   publish();
 }

@@ -160,6 +160,8 @@ class Supervisor {
   void write_status_in_place(const std::string& text);
   void report_error(const std::string& line);
   void on_health_result(bool passed, uint64_t failures_in_a_row);
+  void read_halt_intent();
+  std::string halt_intent_path() const;
   // Persisted-profile hooks (DESIGN.md "Planned-stop markers", "Persisted profile state").
   bool consume_planned_stop(pid_t pid, uint64_t start_time);
   void record_started();

@@ -69,10 +69,13 @@ Verdict judge(const ServiceConfig& config, Want want, const Death& d, RestartHis
   }
   // svctl restart, term or kill, or a restart for health: at once, with a fresh count.
   if (d.expected) return {.kind = Kind::restart_now};
-  if (d.exit && d.exit->signal == 0 && config.halt_codes.contains(d.exit->code)) {
+  if (auto named = d.exit && d.exit->signal == 0 ? config.halt_codes.find(d.exit->code)
+                                                 : config.halt_codes.end();
+      named != config.halt_codes.end()) {
     return {.kind = Kind::halt,
             .history = history,
-            .reason = "halted on purpose (exit " + std::to_string(d.exit->code) + ")",
+            .reason = "halted on purpose (exit " + std::to_string(named->first) +
+                      (named->second.empty() ? "" : ": " + named->second) + ")",
             .evidence = true};
   }
   // A run that stayed up long enough was healthy: the slate is wiped clean.

@@ -336,6 +336,27 @@ int stat(const Context& ctx, const std::vector<std::string>& names, bool json) {
   return code;
 }
 
+int check(const Context& ctx, const std::vector<std::string>& names) {
+  const bool every = names.empty();
+  int code = exit_code::kOk;
+  for (const auto& name : every ? all_services(ctx.scandir) : names) {
+    const std::string dir = service_dir(ctx, name);
+    auto status = is_supervised(dir) ? read_status(dir) : Result<Status>(Error{});
+    std::string because;
+    if (!status) {
+      because = "not supervised";
+    } else if (every && status->want != Want::up) {
+      continue;
+    } else {
+      because = not_ready_because(*status);
+    }
+    if (because.empty()) continue;
+    std::printf("%s: %s\n", name.c_str(), because.c_str());
+    code = exit_code::kNotSupervised;
+  }
+  return code;
+}
+
 namespace {
 
 bool condition_holds(const std::string& condition, const Status& s) {

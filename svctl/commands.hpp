@@ -44,6 +44,9 @@ int mark_stop(const Context& ctx, const std::vector<std::string>& names);
 int add(const Context& ctx, const std::string& name, const std::vector<std::string>& command);
 int remove(const Context& ctx, const std::string& name);
 int stat(const Context& ctx, const std::vector<std::string>& names, bool json);
+// A probe: 0 when every named service (every service wanted up when none is
+// named) is up, ready and not unhealthy; 1 and a line per offender otherwise.
+int check(const Context& ctx, const std::vector<std::string>& names);
 int wait_for(const Context& ctx, const std::string& condition, std::optional<int64_t> timeout_ms,
              const std::vector<std::string>& names);
 int scan(const Context& ctx);

@@ -118,6 +118,11 @@ int main(int argc, char** argv) {
   stat_cmd->add_option("names", names, "services");
   stat_cmd->callback([&] { action = [&] { return stat(ctx, names, json); }; });
 
+  auto* check_cmd = app.add_subcommand(
+      "check", "a probe: exit 0 when every service (wanted up) is up, ready and healthy");
+  check_cmd->add_option("names", names, "services (all wanted up when none named)");
+  check_cmd->callback([&] { action = [&] { return check(ctx, names); }; });
+
   std::string condition;
   std::string timeout_text;
   auto* wait_cmd = app.add_subcommand("wait", "block until every named service is up/down/ready");

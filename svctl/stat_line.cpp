@@ -21,7 +21,8 @@ std::string state_head(const Status& s, int64_t now) {
     case RunState::backoff:
       return "down " + age + ", restart in " + short_duration(s.next_start_ms - now);
     case RunState::halted:
-      return "halted (exit " + (s.last_exit ? exit_text(*s.last_exit) : "?") + ") " + age;
+      return "halted (exit " + (s.last_exit ? exit_text(*s.last_exit) : "?") +
+             (s.halt_name.empty() ? "" : ": " + s.halt_name) + ") " + age;
     case RunState::failed:
       return "failed " + age;
     case RunState::down:
@@ -39,7 +40,9 @@ std::string stat_line(const Status& s, int64_t now) {
   const bool want_up = s.want == Want::up;
   if (s.state == RunState::up) add(s.ready_since_ms > 0 ? "ready" : "not ready");
   if (s.state == RunState::up && s.health == Health::healthy) add("healthy");
-  if (s.state == RunState::up && s.health == Health::unhealthy) add("unhealthy");
+  if (s.state == RunState::up && s.health == Health::unhealthy) {
+    add("unhealthy (" + std::to_string(s.health_failures) + " checks failed in a row)");
+  }
   if (s.state == RunState::down && s.normally == Want::up) add("normally up");
   if (running && s.normally == Want::down) add("normally down");
   if (running != want_up || s.want != s.normally || s.state == RunState::halted ||

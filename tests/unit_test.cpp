@@ -422,9 +422,13 @@ TEST(PolicyParsers, RestartHaltCodesAndHealthAction) {
   }
   EXPECT_EQ(errors.size(), 5u);
   errors.clear();
-  EXPECT_EQ(supervise::parse_halt_codes("70 71\n72,73", errors), (std::set<int>{70, 71, 72, 73}));
-  EXPECT_EQ(supervise::parse_halt_codes("0 256 x 9", errors), std::set<int>{9});
-  EXPECT_EQ(errors.size(), 3u);
+  using Codes = supervise::HaltCodes;
+  EXPECT_EQ(supervise::parse_halt_codes("70 71\n72,73", errors),
+            (Codes{{70, ""}, {71, ""}, {72, ""}, {73, ""}}));
+  EXPECT_EQ(supervise::parse_halt_codes("0 256 x 9", errors), (Codes{{9, ""}}));
+  EXPECT_EQ(supervise::parse_halt_codes("70\n71 upgrade-height-reached\n72 x y", errors),
+            (Codes{{70, ""}, {71, "upgrade-height-reached"}, {72, "x"}}));
+  EXPECT_EQ(errors.size(), 4u);
   EXPECT_EQ(supervise::parse_health_action("restart", errors), true);
   EXPECT_EQ(supervise::parse_health_action("none", errors), false);
   EXPECT_FALSE(supervise::parse_health_action("reboot", errors));
@@ -472,11 +476,13 @@ TEST_F(Verdicts, AStableRunResetsTheBackoff) {
 }
 
 TEST_F(Verdicts, HaltCodesHaltAndSignalsNever) {
-  config.halt_codes = {70, 71, 72};
+  config.halt_codes = {{70, ""}, {71, ""}, {72, "upgrade-height-reached"}};
   auto v = judge(died(ExitInfo{71, 0, 0}));
   EXPECT_EQ(v.kind, Kind::halt);
   EXPECT_EQ(v.reason, "halted on purpose (exit 71)");
   EXPECT_TRUE(v.evidence);
+  EXPECT_EQ(judge(died(ExitInfo{72, 0, 0})).reason,
+            "halted on purpose (exit 72: upgrade-height-reached)");
   EXPECT_EQ(judge(died(crash)).kind, Kind::restart_later);
   EXPECT_EQ(judge(died(ExitInfo{-1, 71, 0})).kind, Kind::restart_later);
 }
@@ -501,7 +507,7 @@ TEST_F(Verdicts, OnFailureCountsFailuresAndStopsOnCleanExit) {
 }
 
 TEST_F(Verdicts, AnOperatorsStopIsNoCrash) {
-  config.halt_codes = {71};
+  config.halt_codes = {{71, ""}};
   auto restarted = judge({.pid = 42, .exit = killed, .expected = true, .uptime_ms = 1}, {5, 5});
   EXPECT_EQ(restarted.kind, Kind::restart_now);
   EXPECT_FALSE(restarted.evidence);
