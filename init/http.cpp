@@ -110,6 +110,7 @@ struct HttpServer::Connection {
   std::string url;
   std::string response;
   size_t request_bytes = 0;
+  uint64_t serial = 0;  // order of acceptance
   bool answered = false;
   int open_handles = 2;  // tcp and deadline; the memory goes when both are closed
 
@@ -135,7 +136,6 @@ struct HttpServer::Connection {
     if (answered) return;
     answered = true;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
-    http_parser_pause(&parser, 1);
     this->response = serialise(response, parser.method == HTTP_HEAD);
     uv_buf_t buf = uv_buf_init(this->response.data(), unsigned(this->response.size()));
     const int rc = uv_write(
@@ -227,13 +227,23 @@ void HttpServer::accept() {
   uv_tcp_init(loop_, &connection->tcp);
   uv_timer_init(loop_, &connection->deadline);
   Connection* raw = connection.release();  // libuv's until both handles are closed
+  raw->serial = ++accepted_;
   live_.insert(raw);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_.get()),
-                reinterpret_cast<uv_stream_t*>(&raw->tcp)) != 0 ||
-      live_.size() > kMaxConnections) {
+                reinterpret_cast<uv_stream_t*>(&raw->tcp)) != 0) {
     raw->close();
     return;
   }
+  // Full: the oldest connection goes, so idle or slow clients cannot keep a
+  // probe out for long.
+  size_t open = 0;
+  Connection* oldest = nullptr;
+  for (Connection* c : live_) {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp))) continue;
+    ++open;
+    if (!oldest || c->serial < oldest->serial) oldest = c;
+  }
+  if (open > kMaxConnections) oldest->close();
   uv_timer_start(
       &raw->deadline, [](uv_timer_t* t) { static_cast<Connection*>(t->data)->close(); },
       kRequestDeadlineMs, 0);

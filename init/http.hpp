@@ -2,7 +2,7 @@
 // svinit's own libuv loop, requests parsed by http-parser (Debian's
 // libhttp-parser-dev). One request per connection, answered with
 // `Connection: close`. Hostile clients are bounded: at most kMaxConnections
-// at once (more are accepted and closed at once), request headers of at most
+// at once (a new one closes the oldest), request headers of at most
 // kMaxHeaderBytes (431), kRequestDeadlineMs for the whole exchange (then the
 // connection is closed), garbage gets 400. What each path answers is the
 // handler's business (probes.hpp).
@@ -64,6 +64,7 @@ class HttpServer {
   std::unique_ptr<uv_tcp_t> listener_;
   std::string bound_;
   std::set<Connection*> live_;  // open connections (libuv owns their memory)
+  uint64_t accepted_ = 0;
 };
 
 }  // namespace svkit::init

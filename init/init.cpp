@@ -286,8 +286,8 @@ void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd,
   stage_ = Stage::stopping_services;
   svscan_restart_timer_.stop();
   exit_code_ = exit_code;
-  ended_because_ = why;
-  ended_by_service_ = service_dir;
+  // The service's state now: by the end of stage 3 its supervise has stopped it.
+  termination_message_ = termination_message(exit_code, why, service_dir);
   for (auto& watch : essentials_) watch->stop();
   if (hook_pid_ > 0) ::kill(-hook_pid_, SIGTERM);  // a hook runs in a session of its own
   if (cmd_pid_ > 0 && term_cmd) ::kill(cmd_pid_, SIGTERM);
@@ -363,7 +363,7 @@ void Init::finish() {
   stage_ = Stage::done;
   if (http_) http_->close();
   write_termination_message(settings_.termination_log, settings_.termination_log_create,
-                            termination_message(exit_code_, ended_because_, ended_by_service_));
+                            termination_message_);
   spdlog::info("stage 3: every process is gone; exit code {}", exit_code_);
 }
 

@@ -66,8 +66,7 @@ class Init {
   std::vector<std::string> cmd_;
   Stage stage_ = Stage::hooks;
   int exit_code_ = 0;
-  std::string ended_because_;     // what started stage 3
-  std::string ended_by_service_;  // the service dir, when a service did
+  std::string termination_message_;  // what started stage 3, written as svinit exits
 
   std::vector<std::string> hooks_;
   size_t next_hook_ = 0;
