@@ -232,6 +232,21 @@ pid_t Sandbox::wait_new_pid(const std::string& name, pid_t old_pid) const {
                           [&] { return describe(name); });
 }
 
+Gate::Gate(const Sandbox& sb, const std::string& name) : path_(sb.path(name + ".fifo")) {
+  EXPECT_EQ(::mkfifo(path_.c_str(), 0600), 0) << path_ << ": " << std::strerror(errno);
+}
+
+void Gate::release() {
+  UniqueFd fd;
+  eventually(
+      [&] {
+        fd = UniqueFd(::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        return static_cast<bool>(fd);
+      },
+      "a reader on " + path_);
+  ASSERT_EQ(::write(fd.get(), "go\n", 3), 3);
+}
+
 bool process_alive(pid_t pid) {
   return ::kill(pid, 0) == 0 && !is_zombie(pid);
 }

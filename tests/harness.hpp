@@ -82,6 +82,18 @@ pid_t wait_for_new_pid(const std::function<std::optional<Status>()>& read_status
                        const std::string& name, pid_t old_pid,
                        const std::function<std::string()>& context);
 
+// A FIFO a service reads (`read x < FIFO`), so that the test decides when it
+// goes on: release() writes one line once a reader waits on it.
+class Gate {
+ public:
+  Gate(const Sandbox& sb, const std::string& name);
+  const std::string& path() const { return path_; }
+  void release();
+
+ private:
+  std::string path_;
+};
+
 std::string program_path(const std::string& program);
 // The status of the service in `service_dir`, when it can be read.
 std::optional<Status> status_at(const std::string& service_dir);

@@ -69,28 +69,6 @@ int http_port(Container& c) {
   return std::atoi(err.c_str() + err.find(marker) + marker.size());
 }
 
-// A FIFO a service reads; release() writes one line to it once the service waits on it.
-class Gate {
- public:
-  Gate(Sandbox& sb, const std::string& name) : path_(sb.path(name + ".fifo")) {
-    EXPECT_EQ(::mkfifo(path_.c_str(), 0600), 0) << std::strerror(errno);
-  }
-  const std::string& path() const { return path_; }
-  void release() {
-    UniqueFd fd;
-    eventually(
-        [&] {
-          fd = UniqueFd(::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-          return static_cast<bool>(fd);
-        },
-        "a reader on " + path_);
-    ASSERT_EQ(::write(fd.get(), "go\n", 3), 3);
-  }
-
- private:
-  std::string path_;
-};
-
 const std::map<std::string, std::string> kHttp{{"SVKIT_HTTP_LISTEN", "127.0.0.1:0"}};
 
 TEST(Http, ReadyzFollowsReadinessCrashesAndShutdownWhileLivezStaysUp) {

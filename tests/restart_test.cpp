@@ -11,6 +11,7 @@
 
 #include "../lib/clock.hpp"
 #include "../lib/files.hpp"
+#include "../lib/json.hpp"
 #include "harness.hpp"
 
 namespace svkit::test {
@@ -172,6 +173,63 @@ TEST(HaltCodes, ADeliberateHaltIsNotRestartedButACrashIs) {
   EXPECT_EQ(count_starts(starts), starts_at_halt);
 }
 
+TEST(HaltCodes, ANamedHaltAndTheServicesIntentShowInStatAndBadIntentsAreOneLine) {
+  Sandbox sb;
+  const std::map<std::string, std::string> codes{{"halt-codes", "70\n71 upgrade-height-reached\n"}};
+  sb.add_service("node",
+                 "echo '{\"reason\":\"upgrade at height 1200\",\"height\":1200}' > "
+                 "\"$SVKIT_HALT_INTENT_FILE\"\nexit 71",
+                 codes);
+  sb.add_service("garbled", "echo '{not json' > \"$SVKIT_HALT_INTENT_FILE\"\nexit 70", codes);
+  sb.add_service("huge", "head -c 100000 /dev/zero > \"$SVKIT_HALT_INTENT_FILE\"\nexit 71", codes);
+  sb.start_svscan();
+  for (auto name : {"node", "garbled", "huge"}) {
+    eventually([&] { return sb.status(name) && sb.status(name)->state == RunState::halted; },
+               std::string(name) + " to halt", [&] { return sb.describe(name); });
+  }
+  const std::string line = sb.svctl({"stat", "node"}).out;
+  EXPECT_NE(line.find("node: halted (exit 71: upgrade-height-reached)"), std::string::npos) << line;
+  EXPECT_NE(
+      line.find("halted on purpose (exit 71: upgrade-height-reached): upgrade at height 1200"),
+      std::string::npos)
+      << line;
+  auto json = nlohmann::json::parse(sb.svctl({"stat", "--json", "node"}).out);
+  EXPECT_EQ(json[0]["halt_intent"]["height"], 1200);
+  EXPECT_EQ(json[0]["halt_name"], "upgrade-height-reached");
+  for (auto name : {"garbled", "huge"}) {
+    auto s = sb.status(name);
+    ASSERT_EQ(s->errors.size(), 1u) << name;
+    EXPECT_TRUE(s->errors[0].starts_with("halt intent: ")) << s->errors[0];
+    EXPECT_TRUE(s->halt_intent.is_null());
+  }
+  EXPECT_EQ(sb.status("garbled")->halt_name, "");
+  EXPECT_EQ(sb.svctl({"stat"}).exit_code, 0);
+}
+
+TEST(Check, PassesOnlyWhenEveryServiceWantedUpIsUpAndReady) {
+  Sandbox sb;
+  Gate ready(sb, "ready");
+  sb.add_service("a", "exec sleep 100000");
+  sb.add_service("b", "read x < " + ready.path() + "\necho >&3\nexec sleep 100000",
+                 {{"notification-fd", "3"}});
+  sb.add_service("c", "exec sleep 100000", {{"down", ""}});
+  sb.start_svscan();
+  sb.wait("up", "a");
+  sb.wait("up", "b");
+  auto all = sb.svctl({"check"});
+  EXPECT_EQ(all.exit_code, 1);
+  EXPECT_EQ(all.out, "b: up, not ready\n") << "c is wanted down: not a check";
+  EXPECT_EQ(sb.svctl({"check", "a"}).exit_code, 0);
+  auto named = sb.svctl({"check", "a", "c", "nosuch"});
+  EXPECT_EQ(named.exit_code, 1);
+  EXPECT_EQ(named.out, "c: down\nnosuch: not supervised\n");
+  ready.release();
+  sb.wait("ready", "b");
+  auto passed = sb.svctl({"check"});
+  EXPECT_EQ(passed.exit_code, 0) << passed.out;
+  EXPECT_EQ(passed.out, "");
+}
+
 TEST(Health, FailingChecksLeaveEvidenceThenRestart) {
   Sandbox sb;
   const std::string seen = sb.path("seen");
@@ -203,6 +261,67 @@ TEST(Health, FailingChecksLeaveEvidenceThenRestart) {
   EXPECT_NE(evidence.find("db: connection refused"), std::string::npos) << evidence;
   EXPECT_NE(evidence.find("reason: unhealthy: 3 health checks in a row failed"), std::string::npos);
   EXPECT_NE(sb.svctl({"stat", "sick"}).out.find("evidence " + evidence_dir), std::string::npos);
+}
+
+// The Sentrix runbook: warn (unhealthy, evidence, keep running) at the first
+// threshold, collect evidence again and restart at the second.
+TEST(Health, TwoThresholdsWarnWithEvidenceThenRestart) {
+  Sandbox sb;
+  Gate third_check(sb, "third-check");
+  const std::string count = sb.path("checks");
+  sb.add_service(
+      "node", "exec sleep 100000",
+      {{"health", "#!/bin/sh\nn=$(( $(cat " + count + " 2>/dev/null || echo 0) + 1 ))\necho $n > " +
+                      count + "\n[ $n -eq 3 ] && read x < " + third_check.path() +
+                      "\necho \"height stuck at 1200\"\nexit 1\n"},
+       {"health-interval", "20"},
+       {"health-timeout", "600000"},
+       {"health-retries", "2"},
+       {"health-restart-retries", "5"},
+       {"restart-min-interval", "0"}});
+  ::chmod((sb.service_dir("node") + "/health").c_str(), 0755);
+  sb.start_svscan();
+  sb.wait("up", "node");
+  const pid_t first = sb.status("node")->pid;
+  // The third check waits on the gate: the warning is the state until then.
+  eventually([&] { return read_text(count) == "3\n" && evidence_files(sb, "node").size() == 1; },
+             "the warning's evidence while the third check runs",
+             [&] { return sb.describe("node"); });
+  auto warned = sb.status("node");
+  EXPECT_EQ(warned->health, Health::unhealthy);
+  EXPECT_EQ(warned->health_failures, 2u);
+  EXPECT_EQ(warned->pid, first) << "the warning threshold must not restart";
+  const std::string warning = read_text(evidence_files(sb, "node").front());
+  EXPECT_NE(warning.find("reason: unhealthy: 2 health checks in a row failed"), std::string::npos)
+      << warning;
+  EXPECT_NE(warning.find("next: restart after 3 more failed checks"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("height stuck at 1200"), std::string::npos) << warning;
+  EXPECT_NE(sb.svctl({"stat", "node"}).out.find("unhealthy (2 checks failed in a row)"),
+            std::string::npos);
+
+  third_check.release();
+  sb.wait_new_pid("node", first);
+  auto files = evidence_files(sb, "node");
+  ASSERT_GE(files.size(), 2u);
+  const std::string restart = read_text(files[1]);
+  EXPECT_NE(restart.find("reason: unhealthy: 5 health checks in a row failed"), std::string::npos)
+      << restart;
+  EXPECT_NE(restart.find("next: restart at once"), std::string::npos) << restart;
+  EXPECT_NE(restart.find("\npid: " + std::to_string(first) + "\n"), std::string::npos) << restart;
+}
+
+TEST(Health, ARestartThresholdBelowTheWarningIsOneErrorLine) {
+  Sandbox sb;
+  sb.add_service("svc", "exec sleep 100000",
+                 {{"health", "#!/bin/sh\nexit 0\n"},
+                  {"health-retries", "4"},
+                  {"health-restart-retries", "2"}});
+  ::chmod((sb.service_dir("svc") + "/health").c_str(), 0755);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const auto errors = sb.status("svc")->errors;
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "health-restart-retries: 2 is below health-retries; 4 used");
 }
 
 TEST(Health, AHangingCheckIsKilledAtItsTimeout) {
