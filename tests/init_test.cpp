@@ -284,7 +284,8 @@ TEST(Svinit, EssentialServiceFailingForGoodStopsTheContainer) {
   c.wait_up({"core", "helper"});
   EXPECT_EQ(c.svctl({"kill", "core"}).exit_code, 0);
   EXPECT_EQ(c.wait(), 137) << c.err();
-  EXPECT_EQ(lines_with(c.err(), "essential service core is down for good"), 1u) << c.err();
+  EXPECT_EQ(lines_with(c.err(), "essential service core is down for good (exit code 137)"), 1u)
+      << c.err();
 }
 
 TEST(Svinit, EssentialServiceHaltingOnPurposePassesItsCodeOn) {

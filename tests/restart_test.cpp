@@ -394,7 +394,7 @@ TEST(BadInput, BadPolicyFilesKeepDefaultsAndSaySo) {
   Sandbox sb;
   sb.add_service("svc", "exec sleep 100000",
                  {{"restart", "sometimes"},
-                  {"halt-codes", "70 abc 300"},
+                  {"halt-codes", "70 upgrade def 300"},  // `upgrade` names 70
                   {"restart-max-delay", "-4"},
                   {"health", "#!/bin/sh\nexit 0\n"}});
   // `health` written non-executable on purpose.
@@ -405,7 +405,7 @@ TEST(BadInput, BadPolicyFilesKeepDefaultsAndSaySo) {
   std::string all;
   for (auto& e : s->errors) all += e + "\n";
   EXPECT_NE(all.find("restart: \"sometimes\""), std::string::npos) << all;
-  EXPECT_NE(all.find("halt-codes: \"abc\""), std::string::npos) << all;
+  EXPECT_NE(all.find("halt-codes: \"def\""), std::string::npos) << all;
   EXPECT_NE(all.find("halt-codes: \"300\""), std::string::npos) << all;
   EXPECT_NE(all.find("restart-max-delay: \"-4\""), std::string::npos) << all;
   EXPECT_NE(all.find("health: not an executable file"), std::string::npos) << all;
