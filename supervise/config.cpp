@@ -5,6 +5,7 @@
 #include <charconv>
 #include <set>
 
+#include "../lib/dependencies.hpp"
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
 
@@ -269,6 +270,16 @@ ServiceConfig load_config(const std::string& dir, std::vector<std::string>& erro
   });
   settle_health_thresholds(action, c.health, errors);
   if (c.health.interval_ms == 0) c.health.interval_ms = 1;
+  if (files.has("ready-check")) {
+    c.ready_check.enabled = is_executable_file(dir + "/ready-check");
+    if (!c.ready_check.enabled) {
+      errors.push_back("ready-check: not an executable file; ready when started");
+    }
+  }
+  files.millis("ready-check-interval", c.ready_check.interval_ms);
+  files.millis("ready-check-timeout", c.ready_check_timeout_ms);
+  if (c.ready_check.interval_ms == 0) c.ready_check.interval_ms = 1;
+  if (files.has("dependencies.d")) c.dependencies = read_dependencies(dir);
   if (files.has("env")) load_env_folder(dir + "/env", c, errors);
   return c;
 }

@@ -21,7 +21,8 @@ struct RestartPolicy {
 using HaltCodes = std::map<int, std::string>;
 
 struct HealthCheck {
-  bool enabled = false;  // an executable `health` file
+  std::string program = "health";  // `health`, or `ready-check` for readiness
+  bool enabled = false;            // the program is an executable file
   uint64_t interval_ms = 10000;
   uint64_t timeout_ms = 5000;
   uint64_t retries = 3;          // failures in a row that make it unhealthy (evidence, no restart)
@@ -48,6 +49,11 @@ struct ServiceConfig {
   uint64_t restart_reset_ms = 10000;
   HaltCodes halt_codes;
   HealthCheck health;
+  // ready-check: run every interval after a start until it passes (ready) or
+  // ready-check-timeout passes (the start failed).
+  HealthCheck ready_check{.program = "ready-check", .interval_ms = 100, .timeout_ms = 5000};
+  uint64_t ready_check_timeout_ms = 60000;
+  std::vector<std::string> dependencies;  // dependencies.d/
   uint64_t evidence_keep = 20;
   // env/ (s6-envdir's format): "NAME=value" to set, and names to unset.
   std::vector<std::string> env_set;

@@ -50,13 +50,14 @@ void HealthMonitor::run_check() {
   if (!active_ || pid_ > 0) return;
   output_.clear();
   Pipe pipe = make_pipe(true);
-  auto result = spawn({.argv = {"./health"},
+  const std::string program = "./" + config_.program;
+  auto result = spawn({.argv = {program},
                        .extra_env = env_,
                        .unset_env = unset_,
                        .cwd = dir_,
                        .fds = {{0, -1}, {1, pipe.write.get()}, {2, pipe.write.get()}}});
   if (result.pid < 0) {
-    on_error_("cannot run " + describe_spawn_error("./health", dir_, result.error));
+    on_error_("cannot run " + describe_spawn_error(program, dir_, result.error));
     interval_timer_.start(config_.interval_ms);
     return;
   }
@@ -68,7 +69,8 @@ void HealthMonitor::run_check() {
 
 void HealthMonitor::timed_out() {
   if (pid_ <= 0) return;
-  output_ += "\n[svkit: health check killed after " + std::to_string(config_.timeout_ms) + " ms]\n";
+  output_ += "\n[svkit: " + config_.program + " killed after " +
+             std::to_string(config_.timeout_ms) + " ms]\n";
   ::kill(-pid_, SIGKILL);
 }
 

@@ -16,6 +16,7 @@
 #include "../lib/clock.hpp"
 #include "../lib/console.hpp"
 #include "../lib/control.hpp"
+#include "../lib/dependencies.hpp"
 #include "../lib/files.hpp"
 #include "../lib/instance.hpp"
 #include "../lib/log.hpp"
@@ -46,6 +47,13 @@ constexpr std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)
       on(St::down, Ev::exit, &S::exit_now);
       on(St::down, Ev::start_failed, &S::start_failed);
 
+      on(St::waiting, Ev::up, &S::note_want_up);
+      on(St::waiting, Ev::once, &S::start_once);
+      on(St::waiting, Ev::down, &S::cancel_start);
+      on(St::waiting, Ev::exit, &S::exit_now);
+      on(St::waiting, Ev::dependencies_changed, &S::start_if_dependencies_ready);
+      on(St::waiting, Ev::start_failed, &S::start_failed);
+
       on(St::backoff, Ev::up, &S::start_wanted);
       on(St::backoff, Ev::restart, &S::start_wanted);
       on(St::backoff, Ev::once, &S::start_once);
@@ -64,6 +72,7 @@ constexpr std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)
       on(St::up, Ev::run_died, &S::run_died);
       on(St::up, Ev::ready, &S::mark_ready);
       on(St::up, Ev::unhealthy, &S::restart_unhealthy);
+      on(St::up, Ev::ready_timeout, &S::stop_not_ready);
 
       on(St::stopping, Ev::up, &S::note_want_up);
       on(St::stopping, Ev::once, &S::note_once);
@@ -400,6 +409,8 @@ void Supervisor::start_scheduled(const EventData&) {
 
 void Supervisor::cancel_start(const EventData&) {
   start_timer_.stop();
+  if (dependency_wait_) dependency_wait_->stop();
+  if (state_ == St::waiting) status_.reason.clear();
   set_want(Want::down, WantBy::operator_action);
   enter(St::down, RunState::down);
 }
@@ -463,7 +474,12 @@ void Supervisor::run_died(const EventData& e) {
 }
 
 void Supervisor::expected_run_died(const EventData& e) {
-  const Death death = record_death(e.exit, true);
+  const bool not_ready = std::exchange(not_ready_in_time_, false);
+  Death death = record_death(e.exit, !not_ready);
+  if (not_ready) {
+    death.failure = "not ready within " + std::to_string(config_.ready_check_timeout_ms) +
+                    " ms (ready-check), then " + death.describe();
+  }
   if (start_finish(death)) return;
   conclude(death);
 }
@@ -503,6 +519,17 @@ void Supervisor::kill_finish(const EventData&) {
 void Supervisor::mark_ready(const EventData&) {
   status_.ready_since_ms = now_ms();
   publish();
+}
+
+void Supervisor::stop_not_ready(const EventData&) {
+  spdlog::warn("not ready within {} ms (ready-check); stopping it", config_.ready_check_timeout_ms);
+  not_ready_in_time_ = true;
+  send_down_signal();
+  enter(St::stopping, RunState::up);
+}
+
+void Supervisor::start_if_dependencies_ready(const EventData&) {
+  start();
 }
 
 void Supervisor::restart_unhealthy(const EventData&) {
@@ -602,6 +629,7 @@ void Supervisor::rest(const EventData& e) {
 
 void Supervisor::start() {
   reload_config();
+  if (wait_for_dependencies()) return;
   output_->set_limits(config_.log_max_bytes, config_.log_keep);
   SpawnRequest request{.argv = {"./run"},
                        .extra_env = service_env(),
@@ -640,11 +668,67 @@ void Supervisor::start() {
     report_error(failure->line);
   }
   // Without a readiness protocol, up is ready.
-  status_.ready_since_ms = config_.notification_fd ? 0 : started_wall_ms_;
+  const bool readiness = config_.notification_fd || config_.ready_check.enabled;
+  status_.ready_since_ms = readiness ? 0 : started_wall_ms_;
+  if (config_.ready_check.enabled) start_ready_check();
   status_.health = config_.health.enabled ? Health::unknown : Health::none;
   if (config_.health.enabled) health_->start(config_.health, service_env(), config_.env_unset);
   enter(St::up, RunState::up);
   record_started();
+}
+
+// True when a dependency is not up and ready: the service waits (state
+// `waiting`), watching them, and starts on the change that completes them. A
+// dependency that can never be met (missing, a cycle) is an error line too.
+bool Supervisor::wait_for_dependencies() {
+  if (config_.dependencies.empty() || dir_.ends_with("/log")) return false;
+  const std::string scandir = dir_.substr(0, dir_.rfind('/'));
+  if (!dependency_wait_) {
+    dependency_wait_ = std::make_unique<DependencyWait>(
+        loop_, scandir, [this] { handle(Ev::dependencies_changed); });
+  }
+  // Watch first, then read: a change in between still wakes us.
+  dependency_wait_->watch(config_.dependencies);
+  const std::string waiting = dependency_wait_->waiting_for(config_.dependencies);
+  if (waiting.empty()) {
+    dependency_wait_->stop();
+    return false;
+  }
+  const std::string reason = "waiting for " + waiting;
+  if (reason != status_.reason) {
+    auto problem = dependency_problem(scandir, name_);
+    if (!problem.empty() && problem != std::exchange(dependency_problem_, problem)) {
+      report_error("dependencies: " + problem + "; not started");
+    }
+    status_.reason = reason;
+    publish();  // only on a change: two services waiting on each other must not ping-pong
+  }
+  if (state_ != St::waiting) {
+    spdlog::info("{}", reason);
+    enter(St::waiting, RunState::down);
+  }
+  return true;
+}
+
+void Supervisor::start_ready_check() {
+  if (!ready_check_) {
+    ready_check_ = std::make_unique<HealthMonitor>(
+        loop_, dir_,
+        [this](bool passed, uint64_t) {
+          if (!passed) return;
+          ready_check_->stop();
+          ready_timeout_timer_.stop();
+          handle(Ev::ready);
+        },
+        [this](const std::string& line) {
+          report_error(line);
+          run_queue();
+        });
+    ready_timeout_timer_ = uv::Timer(loop_, [this] { handle(Ev::ready_timeout); });
+  }
+  ready_check_->start(config_.ready_check, service_env(), config_.env_unset);
+  if (config_.ready_check_timeout_ms > 0)
+    ready_timeout_timer_.start(config_.ready_check_timeout_ms);
 }
 
 // What run, finish and the health check see besides the container's
@@ -683,6 +767,10 @@ void Supervisor::set_want(Want want, WantBy by) {
 Death Supervisor::record_death(const ExitInfo& exit, bool expected) {
   kill_timer_.stop();
   health_->stop();
+  if (ready_check_) {
+    ready_check_->stop();
+    ready_timeout_timer_.stop();
+  }
   adopted_.reset();
   ready_watch_.close();
   ready_read_.reset();
@@ -915,7 +1003,7 @@ void Supervisor::on_sigchld() {
     } else if (pid == finish_pid_) {
       post(Ev::finish_died, {.wait_status = ws});
     } else {
-      health_->reaped(pid, ws);
+      if (!health_->reaped(pid, ws) && ready_check_) ready_check_->reaped(pid, ws);
     }
   }
   run_queue();

@@ -4,6 +4,7 @@
 // else picks a next state.
 //
 //   down       no process, nothing scheduled (shown down, halted or failed)
+//   waiting    no process, a start waits for dependencies.d (shown down)
 //   backoff    no process, a start is scheduled
 //   up         run is alive
 //   stopping   run is alive and its death was asked for (down, restart,
@@ -31,6 +32,7 @@
 #include "../lib/uv.hpp"
 #include "adoption.hpp"
 #include "config.hpp"
+#include "dependency_wait.hpp"
 #include "evidence.hpp"
 #include "health.hpp"
 #include "output.hpp"
@@ -48,7 +50,7 @@ struct EventData {
 
 class Supervisor {
  public:
-  enum class State { down, backoff, up, stopping, finishing, judging, exiting, count };
+  enum class State { down, waiting, backoff, up, stopping, finishing, judging, exiting, count };
   enum class Event {
     // An operator's control letters (and SIGTERM to supervise: exit).
     up,
@@ -69,6 +71,9 @@ class Supervisor {
     // The service.
     ready,
     unhealthy,
+    ready_timeout,  // ready-check did not pass in time
+    // A dependency's status changed.
+    dependencies_changed,
     // Verdicts on a death, posted while judging.
     restart_now,
     restart_later,
@@ -141,6 +146,8 @@ class Supervisor {
   void give_up(const EventData&);
   void fail(const EventData&);
   void rest(const EventData&);
+  void start_if_dependencies_ready(const EventData&);
+  void stop_not_ready(const EventData&);
 
   // Steps the cells share.
   void reload_config();
@@ -160,6 +167,8 @@ class Supervisor {
   void write_status_in_place(const std::string& text);
   void report_error(const std::string& line);
   void on_health_result(bool passed, uint64_t failures_in_a_row);
+  bool wait_for_dependencies();
+  void start_ready_check();
   void read_halt_intent();
   std::string halt_intent_path() const;
   // Persisted-profile hooks (DESIGN.md "Planned-stop markers", "Persisted profile state").
@@ -216,6 +225,12 @@ class Supervisor {
   std::unique_ptr<ServiceOutput> output_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<AdoptedRun> adopted_;
+  // Made when the service has them (most have neither).
+  std::unique_ptr<DependencyWait> dependency_wait_;
+  std::unique_ptr<HealthMonitor> ready_check_;
+  uv::Timer ready_timeout_timer_;
+  bool not_ready_in_time_ = false;
+  std::string dependency_problem_;  // said once  // the run is stopped because ready-check timed out
 
   uv::Signal sigchld_, sigterm_, sigint_;
   uv::Readable control_watch_, stdout_watch_, stderr_watch_, ready_watch_;

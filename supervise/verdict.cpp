@@ -8,12 +8,13 @@ namespace svkit::supervise {
 
 std::string Death::describe() const {
   if (!exit) return "cannot start " + start_error;
+  if (!failure.empty()) return failure;
   return exit->signal ? "killed by " + signal_name(exit->signal)
                       : "exited " + std::to_string(exit->code);
 }
 
 std::string Death::slug() const {
-  if (!exit) return "start-failed";
+  if (!exit || !failure.empty()) return "start-failed";
   return exit->signal ? "signal-" + signal_name(exit->signal)
                       : "exit-" + std::to_string(exit->code);
 }

@@ -29,8 +29,9 @@ struct Death {
   bool expected = false;  // an operator's stop (or a planned-stop marker), an unhealthy restart
   int64_t uptime_ms = 0;  // monotonic
   std::optional<int> finish_code{};  // finish's exit code, when it ran and exited
+  std::string failure{};  // a start that failed after run began ("not ready within 5000 ms")
 
-  bool clean() const { return exit && exit->signal == 0 && exit->code == 0; }
+  bool clean() const { return failure.empty() && exit && exit->signal == 0 && exit->code == 0; }
   // "exited 3", "killed by SIGKILL", "cannot start: run: Permission denied"
   std::string describe() const;
   // For an evidence file's name: "exit-3", "signal-SIGKILL", "start-failed".

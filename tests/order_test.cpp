@@ -1,0 +1,128 @@
+// Start order by readiness: dependencies.d, ready-check, and what stat says
+// while a service waits. Real processes listening on real UNIX sockets; the
+// test decides when the first one listens (a FIFO gate).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "../lib/files.hpp"
+#include "harness.hpp"
+
+namespace svkit::test {
+namespace {
+
+// Listens on the UNIX socket argv[1] and accepts forever.
+constexpr const char* kListener =
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.bind(sys.argv[1])\n"
+    "s.listen(16)\n"
+    "while True:\n"
+    "    s.accept()[0].close()\n";
+
+// Exits 0 when something listens on the UNIX socket argv[1].
+std::string connects_to(const std::string& socket) {
+  return "#!/bin/sh\nexec python3 -c 'import socket, sys; "
+         "socket.socket(socket.AF_UNIX).connect(sys.argv[1])' " +
+         socket + " 2>/dev/null\n";
+}
+
+std::map<std::string, std::string> listening_service(const std::string& socket,
+                                                     std::vector<std::string> dependencies) {
+  std::map<std::string, std::string> files{{"ready-check", connects_to(socket)},
+                                           {"ready-check-interval", "20"}};
+  for (const auto& dep : dependencies) files["dependencies.d/" + dep] = "";
+  return files;
+}
+
+TEST(Order, AChainStartsByReadinessAndADependencysDeathRestartsNoOne) {
+  Sandbox sb;
+  Gate db_listens(sb, "db-listens");
+  sb.write("listen.py", kListener);
+  const std::string order = sb.path("order");
+  auto run = [&](const std::string& name, const std::string& before) {
+    return "echo " + name + " >> " + order + "\n" + before + "exec python3 " +
+           sb.path("listen.py") + " " + sb.path(name + ".sock");
+  };
+  auto fresh_socket = [&](const std::string& name) {
+    return "rm -f " + sb.path(name + ".sock") + "\n";
+  };
+  sb.add_service("db", run("db", fresh_socket("db") + "read x < " + db_listens.path() + "\n"),
+                 listening_service(sb.path("db.sock"), {}));
+  sb.add_service("api", run("api", fresh_socket("api")),
+                 listening_service(sb.path("api.sock"), {"db"}));
+  sb.add_service("web", run("web", fresh_socket("web")),
+                 listening_service(sb.path("web.sock"), {"api"}));
+  sb.start_svscan();
+  sb.wait("up", "db");
+  eventually(
+      [&] {
+        return sb.svctl({"stat", "api"}).out.find("waiting for db (not ready)") !=
+                   std::string::npos &&
+               sb.svctl({"stat", "web"}).out.find("waiting for api (down)") != std::string::npos;
+      },
+      "stat to show api and web waiting", [&] { return sb.svctl({"stat"}).out; });
+  EXPECT_EQ(read_text(order), "db\n") << "nothing may start before db is ready";
+
+  db_listens.release();
+  sb.wait("ready", "web");
+  EXPECT_EQ(read_text(order), "db\napi\nweb\n");
+  const pid_t api = sb.status("api")->pid, web = sb.status("web")->pid;
+
+  const pid_t db = sb.status("db")->pid;
+  ASSERT_EQ(::kill(db, SIGKILL), 0);
+  sb.wait_new_pid("db", db);
+  EXPECT_EQ(sb.status("api")->pid, api) << "a dependency's death restarts no one";
+  EXPECT_EQ(sb.status("web")->pid, web);
+  EXPECT_EQ(read_text(order), "db\napi\nweb\ndb\n");
+}
+
+TEST(Order, ACycleAndAMissingDependencyAreOneLineEachAndTheOthersStart) {
+  Sandbox sb;
+  sb.add_service("a", "exec sleep 100000", {{"dependencies.d/b", ""}});
+  sb.add_service("b", "exec sleep 100000", {{"dependencies.d/a", ""}});
+  sb.add_service("c", "exec sleep 100000", {{"dependencies.d/nosuch", ""}});
+  sb.add_service("d", "exec sleep 100000", {{"dependencies.d/e", ""}});
+  sb.add_service("e", "exec sleep 100000");
+  sb.start_svscan();
+  sb.wait("up", "d");
+  for (auto name : {"a", "b", "c"}) {
+    eventually([&] { return sb.status(name) && !sb.status(name)->errors.empty(); },
+               std::string(name) + "'s error line", [&] { return sb.describe(name); });
+  }
+  EXPECT_EQ(sb.status("a")->errors,
+            std::vector<std::string>{"dependencies: cycle: a -> b -> a; not started"});
+  EXPECT_EQ(sb.status("b")->errors,
+            std::vector<std::string>{"dependencies: cycle: b -> a -> b; not started"});
+  EXPECT_EQ(sb.status("c")->errors,
+            std::vector<std::string>{"dependencies: nosuch is not a service in " + sb.scandir() +
+                                     "; not started"});
+  const std::string c = sb.svctl({"stat", "c"}).out;
+  EXPECT_NE(c.find("c: down"), std::string::npos) << c;
+  EXPECT_NE(c.find("waiting for nosuch (no such service)"), std::string::npos) << c;
+  EXPECT_TRUE(sb.status("e")->state == RunState::up);
+
+  // The missing service appears: c starts on that event.
+  sb.add_service("nosuch", "exec sleep 100000");
+  sb.wait("up", "c");
+}
+
+TEST(ReadyCheck, ATimeoutIsAFailedStartUnderTheRestartPolicy) {
+  Sandbox sb;
+  sb.add_service("never", "trap 'exit 0' TERM\nsleep 100000 &\nwait",
+                 {{"ready-check", "#!/bin/sh\nexit 1\n"},
+                  {"ready-check-interval", "10"},
+                  {"ready-check-timeout", "200"},
+                  {"restart", "never"}});
+  sb.start_svscan();
+  eventually([&] { return sb.status("never") && sb.status("never")->want_by == WantBy::policy; },
+             "the restart policy to end it", [&] { return sb.describe("never"); });
+  auto s = sb.status("never");
+  EXPECT_EQ(s->state, RunState::down);
+  EXPECT_EQ(s->reason,
+            "not ready within 200 ms (ready-check), then exited 0; restart policy is never");
+  ASSERT_FALSE(s->evidence.empty());
+  EXPECT_NE(s->evidence.find("-start-failed.log"), std::string::npos) << s->evidence;
+}
+
+}  // namespace
+}  // namespace svkit::test
