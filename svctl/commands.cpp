@@ -359,16 +359,42 @@ int check(const Context& ctx, const std::vector<std::string>& names) {
 
 namespace {
 
-bool condition_holds(const std::string& condition, const Status& s) {
-  if (condition == "up") return s.state == RunState::up;
-  if (condition == "ready") return s.state == RunState::up && s.ready_since_ms > 0;
-  return s.state != RunState::up && s.state != RunState::finish;  // down
+bool condition_holds(const std::string& condition, const Status& s, const Instance* not_this) {
+  if (condition == "down") return s.state != RunState::up && s.state != RunState::finish;
+  if (s.state != RunState::up) return false;
+  if (not_this && s.pid == not_this->pid && s.pid_start_time == not_this->start_time) return false;
+  return condition == "up" || s.ready_since_ms > 0;
+}
+
+// Every service, or (for up and ready) every service wanted up: by its
+// status, or by its `down` file while supervise has not written one yet.
+std::vector<std::string> every_service_for(const Context& ctx, const std::string& condition) {
+  auto names = all_services(ctx.scandir);
+  if (condition == "down") return names;
+  std::erase_if(names, [&](const std::string& name) {
+    const std::string dir = service_dir(ctx, name);
+    if (auto s = read_status(dir)) return s->want != Want::up;
+    return ::access((dir + "/down").c_str(), F_OK) == 0;
+  });
+  return names;
 }
 
 }  // namespace
 
+std::map<std::string, Instance> running_instances(const Context& ctx,
+                                                  const std::vector<std::string>& names) {
+  std::map<std::string, Instance> running;
+  for (const auto& name : names) {
+    auto s = read_status(service_dir(ctx, name));
+    if (s && s->state == RunState::up && s->pid > 0) running[name] = {s->pid, s->pid_start_time};
+  }
+  return running;
+}
+
 int wait_for(const Context& ctx, const std::string& condition, std::optional<int64_t> timeout_ms,
-             const std::vector<std::string>& names) {
+             const std::vector<std::string>& named,
+             const std::map<std::string, Instance>& not_these) {
+  const auto names = named.empty() ? every_service_for(ctx, condition) : named;
   UniqueFd inotify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (!inotify) {
     error_line(errno_error("cannot watch status files").line);
@@ -402,7 +428,10 @@ int wait_for(const Context& ctx, const std::string& condition, std::optional<int
     std::vector<std::string> missing;
     for (const auto& name : names) {
       auto s = read_status(service_dir(ctx, name));
-      if (!s || !condition_holds(condition, *s)) missing.push_back(name);
+      const auto old = not_these.find(name);
+      if (!s || !condition_holds(condition, *s, old == not_these.end() ? nullptr : &old->second)) {
+        missing.push_back(name);
+      }
     }
     if (missing.empty() && unwatched.empty()) return exit_code::kOk;
     int wait_ms = -1;

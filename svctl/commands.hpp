@@ -3,7 +3,10 @@
 // 4 permission denied, 111 system error. Errors go to stderr, one line each.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +50,20 @@ int stat(const Context& ctx, const std::vector<std::string>& names, bool json);
 // A probe: 0 when every named service (every service wanted up when none is
 // named) is up, ready and not unhealthy; 1 and a line per offender otherwise.
 int check(const Context& ctx, const std::vector<std::string>& names);
+// A run of a service: its pid and the pid's start time.
+struct Instance {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+};
+// Waits until every named service is up, down or ready; with no name, every
+// service (for up and ready: every service wanted up). `not_these`: for a
+// named service, ready or up must be another instance than this one.
 int wait_for(const Context& ctx, const std::string& condition, std::optional<int64_t> timeout_ms,
-             const std::vector<std::string>& names);
+             const std::vector<std::string>& names,
+             const std::map<std::string, Instance>& not_these = {});
+// The instance running now, for each service that has one.
+std::map<std::string, Instance> running_instances(const Context& ctx,
+                                                  const std::vector<std::string>& names);
 int scan(const Context& ctx);
 
 // "NAME" or "NAME/log", each NAME a safe file name.

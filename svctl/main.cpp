@@ -58,6 +58,15 @@ std::string command_word(int argc, char** argv) {
   return {};
 }
 
+// -t MS: nullopt when it is not a number; an empty text is no timeout.
+std::optional<std::optional<int64_t>> parse_timeout(const std::string& text) {
+  if (text.empty()) return std::optional<int64_t>{};
+  int64_t ms = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size() || ms < 0) return std::nullopt;
+  return std::optional<int64_t>{ms};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,18 +82,45 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   std::function<int()> action;
   bool uses_scandir = true;
+  std::string timeout_text;
+  bool wait_ready = false;
+  // -w [-t MS]: after the command, wait until each service is ready, on a new
+  // instance when `fresh` (the running one is never taken for it).
+  // -w [-t MS]: the command, then a wait until each service is ready, on a new
+  // instance when `fresh` names the running one (never taken for it).
+  auto with_wait = [&](const std::function<int()>& command,
+                       const std::map<std::string, Instance>& fresh) -> int {
+    const auto timeout = parse_timeout(timeout_text);
+    if (wait_ready && !timeout) {
+      return usage_error("-t \"" + timeout_text + "\" is not a whole number of milliseconds");
+    }
+    const int code = command();
+    if (code != exit_code::kOk || !wait_ready) return code;
+    return wait_for(ctx, "ready", *timeout, names, fresh);
+  };
   for (const auto& command : kLetterCommands) {
     auto* sub = app.add_subcommand(command.name, command.help);
     sub->add_option("names", names, "services")->required();
-    sub->callback([&, letter = command.letter] {
-      action = [&, letter] { return send_letter(ctx, letter, names); };
+    const bool restart = command.letter == svkit::control::kRestart;
+    if (restart) {
+      sub->add_flag("-w,--wait", wait_ready, "wait until the new instance is ready (exit 3 at -t)");
+      sub->add_option("-t,--timeout", timeout_text, "with -w: give up after MS milliseconds");
+    }
+    sub->callback([&, letter = command.letter, restart] {
+      action = [&, letter, restart] {
+        const auto before =
+            restart ? running_instances(ctx, names) : std::map<std::string, Instance>{};
+        return with_wait([&] { return send_letter(ctx, letter, names); }, before);
+      };
     });
   }
 
   auto* up_cmd =
       app.add_subcommand("up", "want up (persisted for a profile): start it, keep it up");
   up_cmd->add_option("names", names, "services")->required();
-  up_cmd->callback([&] { action = [&] { return up(ctx, names); }; });
+  up_cmd->add_flag("-w,--wait", wait_ready, "wait until it is ready (exit 3 at -t)");
+  up_cmd->add_option("-t,--timeout", timeout_text, "with -w: give up after MS milliseconds");
+  up_cmd->callback([&] { action = [&] { return with_wait([&] { return up(ctx, names); }, {}); }; });
   auto* down_cmd = app.add_subcommand(
       "down", "planned-stop marker, want down (persisted for a profile), then stop it");
   down_cmd->add_option("names", names, "services")->required();
@@ -124,28 +160,22 @@ int main(int argc, char** argv) {
   check_cmd->callback([&] { action = [&] { return check(ctx, names); }; });
 
   std::string condition;
-  std::string timeout_text;
-  auto* wait_cmd = app.add_subcommand("wait", "block until every named service is up/down/ready");
+  auto* wait_cmd = app.add_subcommand(
+      "wait", "block until every named service (all wanted up when none) is up/down/ready");
   wait_cmd->add_option("condition", condition, "up, down or ready")->required();
   wait_cmd->add_option("-t,--timeout", timeout_text, "give up after MS milliseconds (exit 3)");
-  wait_cmd->add_option("names", names, "services")->required();
+  wait_cmd->add_option("names", names, "services (every one when none named)");
   wait_cmd->callback([&] {
     action = [&]() -> int {
       if (condition != "up" && condition != "down" && condition != "ready") {
         return usage_error("wait: \"" + condition + "\" is not up, down or ready");
       }
-      std::optional<int64_t> timeout;
-      if (!timeout_text.empty()) {
-        int64_t ms = -1;
-        auto [end, ec] =
-            std::from_chars(timeout_text.data(), timeout_text.data() + timeout_text.size(), ms);
-        if (ec != std::errc() || end != timeout_text.data() + timeout_text.size() || ms < 0) {
-          return usage_error("wait: -t \"" + timeout_text +
-                             "\" is not a whole number of milliseconds");
-        }
-        timeout = ms;
+      auto timeout = parse_timeout(timeout_text);
+      if (!timeout) {
+        return usage_error("wait: -t \"" + timeout_text +
+                           "\" is not a whole number of milliseconds");
       }
-      return wait_for(ctx, condition, timeout, names);
+      return wait_for(ctx, condition, *timeout, names);
     };
   });
 

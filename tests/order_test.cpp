@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/wait.h>
+
 #include "../lib/files.hpp"
+#include "../lib/spawn.hpp"
 #include "harness.hpp"
 
 namespace svkit::test {
@@ -122,6 +125,85 @@ TEST(ReadyCheck, ATimeoutIsAFailedStartUnderTheRestartPolicy) {
             "not ready within 200 ms (ready-check), then exited 0; restart policy is never");
   ASSERT_FALSE(s->evidence.empty());
   EXPECT_NE(s->evidence.find("-start-failed.log"), std::string::npos) << s->evidence;
+}
+
+TEST(Wait, NoNameMeansEveryServiceWantedUpAndATimeoutNamesWhoWasNotThere) {
+  Sandbox sb;
+  Gate b_ready(sb, "b-ready");
+  sb.add_service("a", "exec sleep 100000");
+  sb.add_service("b", "read x < " + b_ready.path() + "\necho >&3\nexec sleep 100000",
+                 {{"notification-fd", "3"}});
+  sb.add_service("c", "exec sleep 100000", {{"down", ""}});
+  sb.start_svscan();
+  sb.wait("up", "b");
+  auto timed_out = sb.svctl({"wait", "ready", "-t", "100"});
+  EXPECT_EQ(timed_out.exit_code, 3);
+  EXPECT_EQ(timed_out.err, "svctl: timed out after 100 ms waiting for ready: b\n");
+  auto down = sb.svctl({"wait", "down", "-t", "100"});
+  EXPECT_EQ(down.exit_code, 3);
+  EXPECT_EQ(down.err, "svctl: timed out after 100 ms waiting for down: a, b\n");
+  b_ready.release();
+  auto ready = sb.svctl({"wait", "ready", "-t", "20000"});
+  EXPECT_EQ(ready.exit_code, 0) << ready.err;
+}
+
+// svctl run in the background, for a command that must block.
+class Background {
+ public:
+  Background(const Sandbox& sb, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{program_path("svctl")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = spawn({.argv = argv, .extra_env = sb.env(), .fds = {{0, -1}}}).pid;
+    EXPECT_GT(pid_, 0);
+  }
+  ~Background() {
+    if (pid_ > 0 && code_ < 0) {
+      ::kill(pid_, SIGKILL);
+      wait_child(pid_);
+    }
+  }
+  bool still_running() {
+    int ws = 0;
+    return ::waitpid(pid_, &ws, WNOHANG) == 0;
+  }
+  int wait() { return code_ = wait_child(pid_); }
+
+ private:
+  pid_t pid_ = 0;
+  int code_ = -1;
+};
+
+TEST(Wait, RestartAndUpWithWWaitForTheNewInstancesReadinessNeverTheOldOne) {
+  Sandbox sb;
+  Gate ready(sb, "ready");
+  sb.add_service("svc", "read x < " + ready.path() + "\necho >&3\nexec sleep 100000",
+                 {{"notification-fd", "3"}, {"restart-min-interval", "0"}});
+  sb.start_svscan();
+  ready.release();
+  sb.wait("ready", "svc");
+  const pid_t old = sb.status("svc")->pid;
+
+  // The old instance is ready: -w must not answer on it.
+  auto quick = sb.svctl({"restart", "-w", "-t", "300", "svc"});
+  EXPECT_EQ(quick.exit_code, 3) << quick.err;
+  const pid_t second = sb.wait_new_pid("svc", old);
+
+  Background restart(sb, {"restart", "-w", "-t", "20000", "svc"});
+  const pid_t third = sb.wait_new_pid("svc", second);
+  EXPECT_TRUE(restart.still_running()) << "answered before the new instance was ready";
+  ready.release();
+  EXPECT_EQ(restart.wait(), 0);
+  EXPECT_EQ(sb.status("svc")->pid, third);
+  EXPECT_GT(sb.status("svc")->ready_since_ms, 0);
+
+  EXPECT_EQ(sb.svctl({"down", "svc"}).exit_code, 0);
+  sb.wait("down", "svc");
+  Background up(sb, {"up", "-w", "-t", "20000", "svc"});
+  sb.wait("up", "svc");
+  EXPECT_TRUE(up.still_running()) << "answered before the new instance was ready";
+  ready.release();
+  EXPECT_EQ(up.wait(), 0);
+  EXPECT_EQ(sb.svctl({"up", "-w", "-t", "abc", "svc"}).exit_code, 2);
 }
 
 }  // namespace
