@@ -84,8 +84,6 @@ int main(int argc, char** argv) {
   bool uses_scandir = true;
   std::string timeout_text;
   bool wait_ready = false;
-  // -w [-t MS]: after the command, wait until each service is ready, on a new
-  // instance when `fresh` (the running one is never taken for it).
   // -w [-t MS]: the command, then a wait until each service is ready, on a new
   // instance when `fresh` names the running one (never taken for it).
   auto with_wait = [&](const std::function<int()>& command,
