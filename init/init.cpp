@@ -268,8 +268,11 @@ void Init::orphan_exited(pid_t pid, int wait_status) {
   }
 }
 
+// A second stop request during stage 3 goes to svscan too: it then stops
+// every service at once instead of in reverse dependency order.
 void Init::on_stop_signal(int sig) {
   forward(sig);
+  if (stage_ == Stage::stopping_services && svscan_pid_ > 0) ::kill(svscan_pid_, SIGTERM);
   begin_stage3(0, "got " + signal_name(sig), false);
 }
 

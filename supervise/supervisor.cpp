@@ -704,7 +704,7 @@ bool Supervisor::wait_for_dependencies() {
     publish();  // only on a change: two services waiting on each other must not ping-pong
   }
   if (state_ != St::waiting) {
-    spdlog::info("{}", reason);
+    spdlog::debug("{}", reason);
     enter(St::waiting, RunState::down);
   }
   return true;

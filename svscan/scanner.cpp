@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "../lib/clock.hpp"
 #include "../lib/control.hpp"
+#include "../lib/dependencies.hpp"
 #include "../lib/files.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
@@ -289,6 +291,7 @@ void Scanner::supervise_ended(const std::string& name, Unit& unit) {
   Slot& slot = *slot_of(name);
   if (shutting_down_ || !slot.present) {
     stop_slot(slot);
+    if (shutting_down_) stop_unblocked_slots();
     if (!slot.present && slot.main.supervise == 0 && slot.logger.supervise == 0) {
       slots_.erase(name);
     }
@@ -333,14 +336,45 @@ void Scanner::stop_slot(Slot& slot) {
   }
 }
 
+// Reverse dependency order: a service is told to stop once every service
+// whose dependencies.d names it is down. A second SIGTERM stops the rest at once.
 void Scanner::shut_down() {
-  if (shutting_down_) return;
+  if (shutting_down_) {
+    if (!dependents_.empty()) spdlog::info("second stop request: stopping every service now");
+    dependents_.clear();
+    stop_unblocked_slots();
+    return;
+  }
   shutting_down_ = true;
   scan_timer_.stop();
   rescan_timer_.stop();
   respawn_timer_.stop();
-  for (auto& [name, slot] : slots_) stop_slot(slot);
+  for (const auto& [name, slot] : slots_) {
+    for (const auto& dependency : read_dependencies(slot.main.dir)) {
+      dependents_[dependency].push_back(name);
+    }
+  }
+  stop_unblocked_slots();
   finish_if_idle();
+}
+
+void Scanner::stop_unblocked_slots() {
+  for (auto& [name, slot] : slots_) {
+    if (slot.stop_sent) continue;
+    const auto dependents = dependents_.find(name);
+    const bool blocked =
+        dependents != dependents_.end() &&
+        std::any_of(dependents->second.begin(), dependents->second.end(), [&](const auto& d) {
+          // A dependent that runs nothing (down, waiting itself) holds no one.
+          const Slot* dependent = slot_of(d);
+          if (!dependent || dependent->main.supervise <= 0) return false;
+          auto status = read_status(dependent->main.dir);
+          return !status || status->state == RunState::up || status->state == RunState::finish;
+        });
+    if (blocked) continue;
+    slot.stop_sent = true;
+    stop_slot(slot);
+  }
 }
 
 void Scanner::finish_if_idle() {

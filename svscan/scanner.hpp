@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "../lib/fd.hpp"
 #include "../lib/uv.hpp"
@@ -46,6 +47,7 @@ class Scanner {
     Pipe log_pipe;  // main's stdout to the logger's stdin
     bool has_logger = false;
     bool present = false;
+    bool stop_sent = false;  // at shutdown
   };
 
   void request_scan();
@@ -60,6 +62,7 @@ class Scanner {
   void on_control_readable();
   void shut_down();
   void stop_slot(Slot& slot);
+  void stop_unblocked_slots();
   void finish_if_idle();
   void schedule_respawn(int64_t delay_ms);
   Slot* slot_of(const std::string& name);
@@ -74,6 +77,8 @@ class Scanner {
   std::unordered_map<pid_t, std::pair<std::string, bool>> owners_;
   // Runs whose supervise died, until reaped: the service folder to tell.
   std::unordered_map<pid_t, std::string> orphaned_runs_;
+  // At shutdown: who depends on each service (dependencies.d), for the order.
+  std::map<std::string, std::vector<std::string>> dependents_;
   bool shutting_down_ = false;
   bool finished_ = false;
   bool pipes_warned_ = false;

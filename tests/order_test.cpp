@@ -127,6 +127,51 @@ TEST(ReadyCheck, ATimeoutIsAFailedStartUnderTheRestartPolicy) {
   EXPECT_NE(s->evidence.find("-start-failed.log"), std::string::npos) << s->evidence;
 }
 
+// A service that notes its name in `file` when it gets SIGTERM, then exits
+// (after `before_exit`); ready once the trap is set.
+std::string notes_term(const std::string& name, const std::string& file,
+                       const std::string& before_exit = "") {
+  return "trap 'echo " + name + " >> " + file + "; " + before_exit + "exit 0' TERM\necho >&3\n" +
+         "sleep 100000 &\nwait";
+}
+
+TEST(Shutdown, ServicesStopInReverseDependencyOrder) {
+  Sandbox sb;
+  const std::string stopped = sb.path("stopped");
+  sb.add_service("db", notes_term("db", stopped), {{"notification-fd", "3"}});
+  sb.add_service("api", notes_term("api", stopped),
+                 {{"notification-fd", "3"}, {"dependencies.d/db", ""}});
+  sb.add_service("web", notes_term("web", stopped),
+                 {{"notification-fd", "3"}, {"dependencies.d/api", ""}});
+  sb.add_service("cache", notes_term("cache", stopped), {{"notification-fd", "3"}});
+  sb.start_svscan();
+  EXPECT_EQ(sb.svctl({"wait", "ready", "-t", "20000"}).exit_code, 0);
+  EXPECT_EQ(sb.stop_svscan(), 0);
+  std::string order = read_text(stopped);
+  // cache depends on nothing and nothing on it: it stops at once, in any place.
+  order.erase(order.find("cache\n"), 6);
+  EXPECT_EQ(order, "web\napi\ndb\n");
+}
+
+TEST(Shutdown, ASecondStopRequestSkipsTheOrder) {
+  Sandbox sb;
+  Gate web_exits(sb, "web-exits");
+  const std::string stopped = sb.path("stopped");
+  sb.add_service("db", notes_term("db", stopped), {{"notification-fd", "3"}});
+  sb.add_service("web", notes_term("web", stopped, "read x < " + web_exits.path() + "; "),
+                 {{"notification-fd", "3"}, {"dependencies.d/db", ""}});
+  sb.start_svscan();
+  EXPECT_EQ(sb.svctl({"wait", "ready", "-t", "20000"}).exit_code, 0);
+  ASSERT_EQ(::kill(sb.svscan_pid(), SIGTERM), 0);
+  eventually([&] { return read_text(stopped) == "web\n"; }, "web to get SIGTERM");
+  EXPECT_EQ(sb.status("db")->state, RunState::up) << "db waits for web";
+  ASSERT_EQ(::kill(sb.svscan_pid(), SIGTERM), 0);
+  eventually([&] { return read_text(stopped) == "web\ndb\n"; }, "db to get SIGTERM at once",
+             [&] { return read_text(stopped); });
+  web_exits.release();
+  EXPECT_EQ(sb.stop_svscan(), 0);
+}
+
 TEST(Wait, NoNameMeansEveryServiceWantedUpAndATimeoutNamesWhoWasNotThere) {
   Sandbox sb;
   Gate b_ready(sb, "b-ready");
