@@ -43,6 +43,9 @@ void kill_tree(pid_t root) {
 
 }  // namespace
 
+// Exit code when the services are not ready within SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME.
+constexpr int kServicesNotReady = 124;
+
 Init::Init(uv_loop_t* loop, Paths paths, Settings settings, std::vector<std::string> cmd)
     : loop_(loop), paths_(std::move(paths)), settings_(settings), cmd_(std::move(cmd)) {
   sigchld_ = uv::Signal(loop_, SIGCHLD, [this] { reap(); });
@@ -53,6 +56,14 @@ Init::Init(uv_loop_t* loop, Paths paths, Settings settings, std::vector<std::str
     signals_.emplace_back(loop_, sig, [this, sig] { forward(sig); });
   }
   grace_timer_ = uv::Timer(loop_, [this] { grace_expired(); });
+  cmd_wait_timer_ = uv::Timer(loop_, [this] {
+    if (stage_ != Stage::running || !cmd_wait_) return;
+    const std::string who = cmd_wait_->not_ready();
+    spdlog::error("services not ready after {} ms: {}; stopping the container",
+                  settings_.cmd_wait_ms, who);
+    begin_stage3(kServicesNotReady, "services not ready after " +
+                                        std::to_string(settings_.cmd_wait_ms) + " ms: " + who);
+  });
   svscan_restart_timer_ = uv::Timer(loop_, [this] {
     if (stage_ == Stage::running && start_svscan()) {
       spdlog::info("svscan started again (pid {})", svscan_pid_);
@@ -145,7 +156,26 @@ void Init::start_services() {
   if (!start_svscan()) return;
   spdlog::info("stage 2: svscan started on {} (pid {}), {} essential services watched",
                paths_.scandir, svscan_pid_, essentials_.size());
-  if (!cmd_.empty()) start_cmd();
+  if (!cmd_.empty()) wait_then_start_cmd();
+}
+
+void Init::wait_then_start_cmd() {
+  cmd_wait_began_ms_ = monotonic_ms();
+  // (cmd_wait_ stays, idle, until stage 3: it may not be destroyed from its own callback.)
+  cmd_wait_ = std::make_unique<ReadinessWait>(loop_, paths_.scandir, [this] {
+    if (stage_ != Stage::running) return;
+    spdlog::info("stage 2: the services are ready after {} ms",
+                 monotonic_ms() - cmd_wait_began_ms_);
+    cmd_wait_timer_.stop();
+    start_cmd();
+  });
+  cmd_wait_->start();
+  if (cmd_wait_->waiting() == 0) return;
+  spdlog::info("stage 2: CMD waits for {} services to be ready ({})", cmd_wait_->waiting(),
+               settings_.cmd_wait_ms > 0
+                   ? "at most " + std::to_string(settings_.cmd_wait_ms) + " ms"
+                   : std::string("no time limit: SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME"));
+  if (settings_.cmd_wait_ms > 0) cmd_wait_timer_.start(settings_.cmd_wait_ms);
 }
 
 // False (and stage 3, exit 111) when svscan cannot run at all.
@@ -289,6 +319,8 @@ void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd,
   stage_ = Stage::stopping_services;
   svscan_restart_timer_.stop();
   exit_code_ = exit_code;
+  cmd_wait_timer_.stop();
+  cmd_wait_.reset();
   // The service's state now: by the end of stage 3 its supervise has stopped it.
   termination_message_ = termination_message(exit_code, why, service_dir);
   for (auto& watch : essentials_) watch->stop();

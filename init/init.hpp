@@ -15,6 +15,7 @@
 #include "essential.hpp"
 #include "http.hpp"
 #include "probes.hpp"
+#include "readiness_wait.hpp"
 #include "stages.hpp"
 
 namespace svkit::init {
@@ -39,6 +40,7 @@ class Init {
   void start_services();
   bool start_svscan();
   void svscan_died(int wait_status);
+  void wait_then_start_cmd();
   void start_cmd();
   void watch_essential_services();
 
@@ -81,8 +83,11 @@ class Init {
   std::vector<std::unique_ptr<EssentialWatch>> essentials_;
   uv::Signal sigchld_;
   std::vector<uv::Signal> signals_;
-  uv::Timer grace_timer_;           // services' grace, then the rest's
-  uv::Timer svscan_restart_timer_;  // a dead svscan is started again after a short backoff
+  uv::Timer grace_timer_;                    // services' grace, then the rest's
+  uv::Timer svscan_restart_timer_;           // a dead svscan is started again after a short backoff
+  std::unique_ptr<ReadinessWait> cmd_wait_;  // CMD waits for the services
+  uv::Timer cmd_wait_timer_;
+  int64_t cmd_wait_began_ms_ = 0;
   std::unique_ptr<Probes> probes_;
   std::unique_ptr<HttpServer> http_;
 };

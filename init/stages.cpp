@@ -123,6 +123,7 @@ Settings Settings::from_environment() {
   s.stage2_behaviour = static_cast<int>(env_number("SVKIT_BEHAVIOUR_IF_STAGE2_FAILS", 2, 2));
   s.services_grace_ms = env_number("SVKIT_SERVICES_GRACETIME", 5000, 86'400'000);
   s.kill_grace_ms = env_number("SVKIT_KILL_GRACETIME", 3000, 86'400'000);
+  s.cmd_wait_ms = env_number("SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME", 0, 86'400'000);
   s.http_listen = env_or("SVKIT_HTTP_LISTEN", "");
   if (const std::string log = env_or("SVKIT_TERMINATION_LOG", ""); !log.empty()) {
     s.termination_log = log;

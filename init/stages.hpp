@@ -17,6 +17,7 @@ struct Settings {
   int stage2_behaviour = 2;           // SVKIT_BEHAVIOUR_IF_STAGE2_FAILS: 0 silent, 1 warn, 2 stop
   uint64_t services_grace_ms = 5000;  // SVKIT_SERVICES_GRACETIME
   uint64_t kill_grace_ms = 3000;      // SVKIT_KILL_GRACETIME
+  uint64_t cmd_wait_ms = 0;           // SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME: 0 waits forever
   std::string http_listen;            // SVKIT_HTTP_LISTEN: ADDR:PORT, empty for none
   // SVKIT_TERMINATION_LOG, created when set; else /dev/termination-log when it exists.
   std::string termination_log = "/dev/termination-log";

@@ -1,6 +1,7 @@
 #include "status.hpp"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <charconv>
 
@@ -22,6 +23,11 @@ std::string not_ready_because(const Status& s) {
   if (s.ready_since_ms <= 0) return "up, not ready";
   if (s.health == Health::unhealthy) return "up, unhealthy";
   return {};
+}
+
+bool wanted_up(const std::string& service_dir) {
+  if (auto s = read_status(service_dir)) return s->want == Want::up;
+  return ::access((service_dir + "/down").c_str(), F_OK) != 0;
 }
 
 std::string reaped_path(const std::string& service_dir) {

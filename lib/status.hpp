@@ -153,6 +153,9 @@ constexpr int kConsole = 7;  // the container's console (svscan's stdout)
 // Why a service fails a readiness probe (`svctl check`, svinit's /readyz):
 // "" when it is up, ready and not unhealthy.
 std::string not_ready_because(const Status& status);
+// Whether the service is wanted up: by its status, or (before its supervise
+// wrote one) by the absence of a `down` file.
+bool wanted_up(const std::string& service_dir);
 
 std::string status_path(const std::string& service_dir);
 Result<Status> read_status(const std::string& service_dir);

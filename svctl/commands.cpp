@@ -371,11 +371,7 @@ bool condition_holds(const std::string& condition, const Status& s, const Instan
 std::vector<std::string> every_service_for(const Context& ctx, const std::string& condition) {
   auto names = all_services(ctx.scandir);
   if (condition == "down") return names;
-  std::erase_if(names, [&](const std::string& name) {
-    const std::string dir = service_dir(ctx, name);
-    if (auto s = read_status(dir)) return s->want != Want::up;
-    return ::access((dir + "/down").c_str(), F_OK) == 0;
-  });
+  std::erase_if(names, [&](const std::string& name) { return !wanted_up(service_dir(ctx, name)); });
   return names;
 }
 

@@ -194,6 +194,47 @@ TEST(Console, NonRootWithAReadOnlyLogDirBootsAndLogsToTheFallback) {
   EXPECT_EQ(c.wait(), 0) << c.err();
 }
 
+// ---- CMD waits for the services ----------------------------------------------------
+
+TEST(CmdWait, CmdStartsOnlyOnceEveryServiceWantedUpIsReady) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  Gate db_ready(sb, "db-ready");
+  add_static_service(sb, "db", "read x < " + db_ready.path() + "\necho >&3\nexec sleep 100000",
+                     {kReadyOnFd3});
+  add_static_service(sb, "idle", "exec sleep 100000", {{"down", ""}});
+  const std::string started = sb.path("cmd-started");
+  Container c(sb, {"/bin/sh", "-c", "echo yes > " + started});
+  eventually(
+      [&] { return c.err().find("CMD waits for 1 services to be ready") != std::string::npos; },
+      "svinit to say CMD waits", [&] { return c.err(); });
+  EXPECT_EQ(read_text(started), "") << "CMD started before db was ready";
+  db_ready.release();
+  EXPECT_EQ(c.wait(), 0) << c.err();
+  EXPECT_EQ(read_text(started), "yes\n");
+  EXPECT_EQ(lines_with(c.err(), "stage 2: the services are ready after"), 1u) << c.err();
+}
+
+TEST(CmdWait, PastTheLimitTheContainerStopsWith124NamingWhoWasNotReady) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  add_static_service(sb, "db", "exec sleep 100000", {kReadyOnFd3});
+  add_static_service(sb, "web", "exec sleep 100000");
+  const std::string log = sb.path("termination-log");
+  Container c(sb, Container::Boot{.cmd = {"/bin/true"},
+                                  .env = {{"SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME", "300"},
+                                          {"SVKIT_TERMINATION_LOG", log}}});
+  EXPECT_EQ(c.wait(), 124) << c.err();
+  EXPECT_EQ(lines_with(c.err(),
+                       "services not ready after 300 ms: db (up, not ready); stopping "
+                       "the container"),
+            1u)
+      << c.err();
+  EXPECT_TRUE(read_text(log).starts_with(
+      "svinit: exit code 124: services not ready after 300 ms: db (up, not ready)"))
+      << read_text(log);
+}
+
 // ---- exit codes ------------------------------------------------------------------
 
 TEST(Svinit, ExitsWithCmdExitCode) {

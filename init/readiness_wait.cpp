@@ -1,0 +1,60 @@
+#include "readiness_wait.hpp"
+
+#include "../lib/files.hpp"
+#include "../lib/status.hpp"
+
+namespace svkit::init {
+
+ReadinessWait::ReadinessWait(uv_loop_t* loop, std::string scandir, OnReady on_ready)
+    : loop_(loop), scandir_(std::move(scandir)), on_ready_(std::move(on_ready)) {
+  done_ = uv::Timer(loop_, [this] { on_ready_(); });
+}
+
+void ReadinessWait::start() {
+  if (auto names = folder_names(scandir_)) {
+    for (const auto& name : *names) {
+      if (name.starts_with('.') || !wanted_up(scandir_ + "/" + name)) continue;
+      pending_[name];
+      watch(name);
+    }
+  }
+  // Watch first, then read: a change in between still wakes us.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const std::string name = (it++)->first;  // check() may erase it
+    check(name);
+  }
+  if (pending_.empty()) done_.start(0);
+}
+
+void ReadinessWait::watch(const std::string& name) {
+  const std::string dir = scandir_ + "/" + name;
+  const bool has_supervise = is_directory(dir + "/supervise");
+  pending_[name] =
+      uv::DirWatch(loop_, has_supervise ? dir + "/supervise" : dir, [this, name, has_supervise] {
+        if (!has_supervise) watch(name);  // supervise/ may be there now
+        check(name);
+      });
+}
+
+void ReadinessWait::check(const std::string& name) {
+  if (!pending_.contains(name)) return;
+  const std::string dir = scandir_ + "/" + name;
+  auto status = read_status(dir);
+  const bool done = status ? (status->want != Want::up || not_ready_because(*status).empty())
+                           : !is_directory(dir);
+  if (!done) return;
+  pending_.erase(name);
+  if (pending_.empty()) done_.start(0);
+}
+
+std::string ReadinessWait::not_ready() const {
+  std::string list;
+  for (const auto& [name, watch] : pending_) {
+    auto status = read_status(scandir_ + "/" + name);
+    list += (list.empty() ? "" : ", ") + name + " (" +
+            (status ? not_ready_because(*status) : "not supervised yet") + ")";
+  }
+  return list;
+}
+
+}  // namespace svkit::init
