@@ -37,10 +37,12 @@ SHUTDOWN_TIMEOUT = 30.0
 # (cputime_adjust()), each half then rounded *down* to a whole 1/USER_HZ = 10 ms for every process
 # separately. A supervise in backoff uses a few ms in 30 s: it starts the run with, say, 2 ms (0
 # ticks) and ends it with 6 ms split 1 + 5 (still 0 + 0 ticks), so the delta of each of the 200
-# supervisors is 0, and so is their sum: "utime+stime 0 ms" beside 820 ms on CPU. The errors do not
-# average out: the supervisors do identical work, so they sit at the same place below a tick. The
-# raw tick samples are no cure either: a burst shorter than a tick after an idle wakeup is
-# rarely hit (NO_HZ), and they showed less than half the exact time for svkit (952 vs 2077 ms).
+# supervisors is 0, and so is their sum: "utime+stime 0 ms" beside 820 ms on CPU. On a quiet
+# machine the errors do not average out: the supervisors do identical work, so they sit at the
+# same place below a tick (on a busy one their counters spread and the sum comes out roughly
+# right, by luck; the bound is 20 ms per process either way, 4 s over 201 processes). The raw
+# tick samples are no cure either: a burst shorter than a tick after an idle wakeup is rarely
+# hit (NO_HZ), and they showed less than half the exact time for svkit (952 vs 2077 ms).
 #
 # So each process's CPU clock is read instead (clock_getcpuclockid(3) for another pid; Linux
 # allows it for any process): CPUCLOCK_SCHED is sum_exec_runtime of the whole thread group in ns,
