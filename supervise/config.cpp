@@ -219,6 +219,42 @@ void load_env_folder(const std::string& folder, ServiceConfig& config,
   }
 }
 
+namespace {
+
+std::string find_execlineb() {
+  for (const char* dir : {"/command", "/usr/bin", "/bin", "/usr/local/bin"}) {
+    const std::string path = std::string(dir) + "/execlineb";
+    if (is_executable_file(path)) return path;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> script_command(const std::string& dir, const std::string& file,
+                                        std::vector<std::string>& errors) {
+  const std::string path = dir + "/" + file;
+  if (is_executable_file(path)) return {"./" + file};
+  auto text = read_small_file(path, kConfigFileCap);
+  if (!text) {
+    errors.push_back(file + ": " + text.error().line);
+    return {};
+  }
+  static const std::string execlineb = find_execlineb();
+  if (!execlineb.empty()) return {execlineb, "-P", "./" + file};
+  std::vector<std::string> words;
+  size_t pos = 0;
+  while ((pos = text->find_first_not_of(" \t\r\n", pos)) != std::string::npos) {
+    const size_t end = std::min(text->find_first_of(" \t\r\n", pos), text->size());
+    words.push_back(text->substr(pos, end - pos));
+    pos = end;
+  }
+  if (!words.empty()) {
+    errors.push_back(file + ": run as words split at blanks (execline is not installed)");
+  }
+  return words;
+}
+
 ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors) {
   ServiceConfig c;
   ServiceFiles files(dir, errors);
@@ -280,6 +316,21 @@ ServiceConfig load_config(const std::string& dir, std::vector<std::string>& erro
   files.millis("ready-check-timeout", c.ready_check_timeout_ms);
   if (c.ready_check.interval_ms == 0) c.ready_check.interval_ms = 1;
   if (files.has("dependencies.d")) c.dependencies = read_dependencies(dir);
+  files.with("type", [&](auto& t) {
+    const auto word = trim(t);
+    if (word == "oneshot") {
+      c.oneshot = true;
+    } else if (word != "longrun") {
+      errors.push_back("type: " + quoted(word) + " is not longrun or oneshot; longrun kept");
+    }
+  });
+  if (c.oneshot) {
+    c.restart.policy = RestartPolicy::Kind::never;  // as s6-rc: a failed oneshot is not retried
+    c.start_down = false;  // a oneshot's `down` is its down script (s6-rc), not s6's marker
+    if (files.has("up")) c.up_command = script_command(dir, "up", errors);
+    if (files.has("down")) c.down_command = script_command(dir, "down", errors);
+    if (c.up_command.empty()) errors.push_back("up: missing or empty; the oneshot does nothing");
+  }
   if (files.has("env")) load_env_folder(dir + "/env", c, errors);
   return c;
 }

@@ -31,6 +31,10 @@ struct HealthCheck {
 };
 
 struct ServiceConfig {
+  // `type` (s6-rc): a longrun (the default) keeps `run` alive; a oneshot runs
+  // `up` once (then it is up, with no process) and `down` when stopped.
+  bool oneshot = false;
+  std::vector<std::string> up_command, down_command;  // a oneshot's; empty: none
   bool has_finish = false;
   bool has_log_service = false;  // a log/ subdirectory: stdout goes to svscan's pipe
   bool start_down = false;       // a `down` file
@@ -78,6 +82,12 @@ std::optional<bool> parse_health_action(std::string_view text, std::vector<std::
 // empty file unsets it). A bad name or an unreadable file is one error line.
 void load_env_folder(const std::string& folder, ServiceConfig& config,
                      std::vector<std::string>& errors);
+
+// How to run a oneshot's `up` or `down` (`file`): itself when executable;
+// else its one command line, through `execlineb -P` when execline is
+// installed, or split into words at blanks (said in `errors`).
+std::vector<std::string> script_command(const std::string& dir, const std::string& file,
+                                        std::vector<std::string>& errors);
 
 // Reads every file of `dir`; problems land in `errors`, defaults stay.
 ServiceConfig load_config(const std::string& dir, std::vector<std::string>& errors);

@@ -99,6 +99,11 @@ constexpr std::array<std::array<S::Action, size_t(Ev::count)>, size_t(St::count)
       on(St::judging, Ev::give_up, &S::give_up);
       on(St::judging, Ev::fail, &S::fail);
       on(St::judging, Ev::rest, &S::rest);
+      on(St::judging, Ev::done, &S::oneshot_done);
+
+      on(St::done, Ev::up, &S::note_want_up);
+      on(St::done, Ev::down, &S::oneshot_down);
+      on(St::done, Ev::exit, &S::oneshot_exit);
       on(St::judging, Ev::start_failed, &S::start_failed);
 
       on(St::exiting, Ev::run_died, &S::run_died_while_exiting);
@@ -163,6 +168,8 @@ Ev event_of(Verdict::Kind kind) {
       return Ev::fail;
     case Verdict::Kind::rest:
       return Ev::rest;
+    case Verdict::Kind::done:
+      return Ev::done;
   }
   return Ev::rest;
 }
@@ -625,18 +632,58 @@ void Supervisor::rest(const EventData& e) {
   enter(St::down, RunState::down);
 }
 
+// ---- cells: oneshots ---------------------------------------------------------------
+
+void Supervisor::oneshot_done(const EventData& e) {
+  history_ = e.verdict.history;
+  status_.reason.clear();
+  enter(St::done, RunState::up);
+  status_.ready_since_ms = now_ms();
+}
+
+// `down` runs as `run` would, and its death ends the stop like one.
+void Supervisor::oneshot_down(const EventData&) {
+  set_want(Want::down, WantBy::operator_action);
+  if (run_oneshot_down()) {
+    enter(St::stopping, RunState::up);
+  } else {
+    enter(St::down, RunState::down);
+  }
+}
+
+void Supervisor::oneshot_exit(const EventData& e) {
+  if (run_oneshot_down()) {
+    enter(St::exiting, RunState::up);
+  } else {
+    exit_now(e);
+  }
+}
+
+bool Supervisor::run_oneshot_down() {
+  if (config_.down_command.empty()) return false;
+  const auto result = spawn(script_request(config_.down_command));
+  if (result.pid < 0) {
+    report_error("cannot run " + describe_spawn_error(config_.down_command[0], dir_, result.error));
+    return false;
+  }
+  run_pid_ = result.pid;
+  started_mono_ms_ = monotonic_ms();
+  started_wall_ms_ = now_ms();
+  return true;
+}
+
 // ---- steps the cells share ---------------------------------------------------------
 
 void Supervisor::start() {
   reload_config();
   if (wait_for_dependencies()) return;
   output_->set_limits(config_.log_max_bytes, config_.log_keep);
-  SpawnRequest request{.argv = {"./run"},
-                       .extra_env = service_env(),
-                       .unset_env = config_.env_unset,
-                       .cwd = dir_,
-                       .fds = {{2, stderr_.write.get()}}};
-  if (!config_.has_log_service) request.fds.push_back({1, stdout_.write.get()});
+  if (config_.oneshot && config_.up_command.empty()) {
+    post(Ev::start_failed, {.error = "up: no command"});
+    return;
+  }
+  SpawnRequest request =
+      script_request(config_.oneshot ? config_.up_command : std::vector<std::string>{"./run"});
   Pipe ready;
   if (config_.notification_fd) {
     ready = make_pipe(true);
@@ -648,7 +695,7 @@ void Supervisor::start() {
   status_.health_failures = 0;
   const auto result = spawn(request);
   if (result.pid < 0) {
-    post(Ev::start_failed, {.error = describe_spawn_error("./run", dir_, result.error)});
+    post(Ev::start_failed, {.error = describe_spawn_error(request.argv[0], dir_, result.error)});
     return;
   }
   run_pid_ = result.pid;
@@ -675,6 +722,19 @@ void Supervisor::start() {
   if (config_.health.enabled) health_->start(config_.health, service_env(), config_.env_unset);
   enter(St::up, RunState::up);
   record_started();
+}
+
+// run, or a oneshot's up or down: the service's environment, folder and output.
+SpawnRequest Supervisor::script_request(std::vector<std::string> argv) {
+  SpawnRequest request{.argv = std::move(argv),
+                       .extra_env = service_env(),
+                       .unset_env = config_.env_unset,
+                       .cwd = dir_,
+                       .fds = {{2, stderr_.write.get()}}};
+  if (!config_.has_log_service) request.fds.push_back({1, stdout_.write.get()});
+  // A oneshot's command line split into words names its program as a shell would.
+  request.search_path = request.argv[0].find('/') == std::string::npos;
+  return request;
 }
 
 // True when a dependency is not up and ready: the service waits (state

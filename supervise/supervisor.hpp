@@ -6,7 +6,8 @@
 //   down       no process, nothing scheduled (shown down, halted or failed)
 //   waiting    no process, a start waits for dependencies.d (shown down)
 //   backoff    no process, a start is scheduled
-//   up         run is alive
+//   up         run is alive (a oneshot: its `up` runs)
+//   done       a oneshot's `up` succeeded: up, with no process
 //   stopping   run is alive and its death was asked for (down, restart,
 //              term, kill, an unhealthy restart)
 //   finishing  finish runs after run's death
@@ -28,6 +29,7 @@
 
 #include "../lib/fd.hpp"
 #include "../lib/paths.hpp"
+#include "../lib/spawn.hpp"
 #include "../lib/status.hpp"
 #include "../lib/uv.hpp"
 #include "adoption.hpp"
@@ -50,7 +52,18 @@ struct EventData {
 
 class Supervisor {
  public:
-  enum class State { down, waiting, backoff, up, stopping, finishing, judging, exiting, count };
+  enum class State {
+    down,
+    waiting,
+    backoff,
+    up,
+    done,
+    stopping,
+    finishing,
+    judging,
+    exiting,
+    count
+  };
   enum class Event {
     // An operator's control letters (and SIGTERM to supervise: exit).
     up,
@@ -82,6 +95,7 @@ class Supervisor {
     give_up,
     fail,
     rest,
+    done,
     count
   };
 
@@ -147,12 +161,17 @@ class Supervisor {
   void fail(const EventData&);
   void rest(const EventData&);
   void start_if_dependencies_ready(const EventData&);
+  void oneshot_done(const EventData&);
+  void oneshot_down(const EventData&);
+  void oneshot_exit(const EventData&);
   void stop_not_ready(const EventData&);
 
   // Steps the cells share.
   void reload_config();
   bool adopt_orphaned_run();
   void start();
+  SpawnRequest script_request(std::vector<std::string> argv);
+  bool run_oneshot_down();
   void send_down_signal();
   std::vector<std::string> service_env() const;
   void set_want(Want want, WantBy by);
@@ -230,7 +249,8 @@ class Supervisor {
   std::unique_ptr<HealthMonitor> ready_check_;
   uv::Timer ready_timeout_timer_;
   bool not_ready_in_time_ = false;
-  std::string dependency_problem_;  // said once  // the run is stopped because ready-check timed out
+  std::string
+      dependency_problem_;  // said once  // the run is stopped because ready-check timed out
 
   uv::Signal sigchld_, sigterm_, sigint_;
   uv::Readable control_watch_, stdout_watch_, stderr_watch_, ready_watch_;

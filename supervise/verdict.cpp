@@ -68,6 +68,13 @@ Verdict judge(const ServiceConfig& config, Want want, const Death& d, RestartHis
             .reason = d.describe() + "; finish exited 125: permanent failure, not restarted",
             .evidence = !d.expected};
   }
+  if (config.oneshot) {
+    if (d.clean()) return {.kind = Kind::done, .history = history};
+    return {.kind = Kind::fail,
+            .history = history,
+            .reason = "oneshot up " + d.describe(),
+            .evidence = true};
+  }
   // svctl restart, term or kill, or a restart for health: at once, with a fresh count.
   if (d.expected) return {.kind = Kind::restart_now};
   if (auto named = d.exit && d.exit->signal == 0 ? config.halt_codes.find(d.exit->code)
@@ -125,6 +132,8 @@ std::string next_step(const Verdict& v) {
       return "not restarted: permanent failure";
     case Verdict::Kind::rest:
       return "stays down: wanted down";
+    case Verdict::Kind::done:
+      return "up (oneshot done)";
   }
   return {};
 }

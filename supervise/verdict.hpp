@@ -47,6 +47,7 @@ struct Verdict {
     give_up,        // on-failure's limit: down, shown failed
     fail,           // finish exited 125: down, shown failed
     rest,           // the operator wants it down: down
+    done,           // a oneshot's `up` succeeded: up, with no process
   } kind = Kind::restart_now;
   int64_t delay_ms = 0;
   RestartHistory history{};  // updated

@@ -15,7 +15,7 @@ std::string state_head(const Status& s, int64_t now) {
   const std::string age = short_duration(now - s.since_ms);
   switch (s.state) {
     case RunState::up:
-      return "up (pid " + std::to_string(s.pid) + ") " + age;
+      return (s.pid > 0 ? "up (pid " + std::to_string(s.pid) + ") " : "up (oneshot done) ") + age;
     case RunState::finish:
       return "finishing " + age;
     case RunState::backoff:

@@ -112,7 +112,7 @@ void Sandbox::add_service(const std::string& name, const std::string& run_body,
   write(staging + "/run", "#!/bin/sh\n" + run_body + "\n", true);
   for (const auto& [file, content] : files) {
     write(staging + "/" + file, content,
-          file == "finish" || file == "log/run" || file == "ready-check" || file == "up");
+          file == "finish" || file == "log/run" || file == "ready-check");
   }
   ASSERT_EQ(::rename(staging.c_str(), service_dir(name).c_str()), 0) << name;
 }

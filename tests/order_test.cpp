@@ -109,6 +109,48 @@ TEST(Order, ACycleAndAMissingDependencyAreOneLineEachAndTheOthersStart) {
   sb.wait("up", "c");
 }
 
+// s6-rc's oneshots: `up` (here one command line, run as words when execline
+// is absent, else through execlineb) once, then up with no process; `down`
+// when stopped; a failure blocks its dependents.
+TEST(Oneshot, UpRunsOnceDependentsFollowAFailureBlocksThemAndDownUndoesIt) {
+  Sandbox sb;
+  const std::string done = sb.path("setup-done");
+  sb.add_service(
+      "setup", "exit 99",
+      {{"type", "oneshot\n"}, {"up", "touch " + done + "\n"}, {"down", "rm " + done + "\n"}});
+  sb.add_service(
+      "app",
+      "[ -e " + done + " ] && echo saw-setup > " + sb.path("app-saw") + "\nexec sleep 100000",
+      {{"dependencies.d/setup", ""}});
+  sb.add_service("broken", "exit 99", {{"type", "oneshot"}, {"up", "false"}});
+  sb.add_service("blocked", "exec sleep 100000", {{"dependencies.d/broken", ""}});
+  sb.start_svscan();
+  sb.wait("ready", "app");
+  EXPECT_EQ(read_text(sb.path("app-saw")), "saw-setup\n");
+  auto setup = sb.status("setup");
+  EXPECT_EQ(setup->state, RunState::up);
+  EXPECT_EQ(setup->pid, 0);
+  EXPECT_GT(setup->ready_since_ms, 0);
+  EXPECT_NE(sb.svctl({"stat", "setup"}).out.find("setup: up (oneshot done)"), std::string::npos);
+  eventually([&] { return sb.status("broken") && sb.status("broken")->state == RunState::failed; },
+             "broken to fail", [&] { return sb.describe("broken"); });
+  EXPECT_EQ(sb.status("broken")->reason, "oneshot up exited 1");
+  EXPECT_FALSE(sb.status("broken")->evidence.empty());
+  eventually(
+      [&] {
+        return sb.svctl({"stat", "blocked"}).out.find("waiting for broken (failed)") !=
+               std::string::npos;
+      },
+      "blocked to wait for broken",
+      [&] {
+        return sb.svctl({"stat", "blocked"}).out;
+      });
+  EXPECT_EQ(sb.svctl({"down", "setup"}).exit_code, 0);
+  sb.wait("down", "setup");
+  EXPECT_NE(::access(done.c_str(), F_OK), 0) << "down did not run";
+  EXPECT_EQ(sb.status("setup")->state, RunState::down);
+}
+
 TEST(ReadyCheck, ATimeoutIsAFailedStartUnderTheRestartPolicy) {
   Sandbox sb;
   sb.add_service("never", "trap 'exit 0' TERM\nsleep 100000 &\nwait",
