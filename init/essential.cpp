@@ -7,13 +7,18 @@
 
 namespace svkit::init {
 
-std::vector<EssentialService> find_essential_services(const std::string& scandir) {
+std::vector<EssentialService> find_essential_services(const std::string& scandir, bool oneshots) {
   std::vector<EssentialService> found;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(scandir, ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     const std::string dir = it->path().string();
     if (!is_safe_name(it->path().filename().string()) || !is_directory(dir)) continue;
+    if (oneshots && !path_exists(dir + "/essential")) {
+      auto type = read_small_file(dir + "/type", kConfigFileCap);
+      if (type && type->starts_with("oneshot")) found.push_back({dir, false, true});
+      continue;
+    }
     if (!path_exists(dir + "/essential")) continue;
     auto text = read_small_file(dir + "/essential", kConfigFileCap);
     if (!text) {

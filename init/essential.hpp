@@ -15,10 +15,12 @@ namespace svkit::init {
 
 struct EssentialService {
   std::string dir;
-  bool now = false;  // the file says `now`: any exit counts
+  bool now = false;      // the file says `now`: any exit counts
+  bool oneshot = false;  // a oneshot watched as stage 2 (SVKIT_BEHAVIOUR_IF_STAGE2_FAILS=2)
 };
 
-std::vector<EssentialService> find_essential_services(const std::string& scandir);
+// With `oneshots`, every oneshot too: its failure stops the boot like a cont-init hook's.
+std::vector<EssentialService> find_essential_services(const std::string& scandir, bool oneshots);
 
 // The exit code svinit should end with when `status` shows an essential
 // service's death, else nullopt. The scandir is fresh at every boot, so any

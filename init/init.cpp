@@ -224,13 +224,14 @@ void Init::start_cmd() {
 }
 
 void Init::watch_essential_services() {
-  for (auto& service : find_essential_services(paths_.scandir)) {
-    auto on_death = [this](const std::string& dir, int code) {
+  for (auto& service : find_essential_services(paths_.scandir, settings_.stage2_behaviour >= 2)) {
+    auto on_death = [this, oneshot = service.oneshot](const std::string& dir, int code) {
       if (stage_ != Stage::running) return;
       const std::string name = std::filesystem::path(dir).filename().string();
-      spdlog::error("essential service {} is down for good (exit code {}); stopping the container",
-                    name, code);
-      begin_stage3(code, "essential service " + name + " is down for good", true, dir);
+      const std::string what = oneshot ? "oneshot " + name + " failed"
+                                       : "essential service " + name + " is down for good";
+      spdlog::error("{} (exit code {}); stopping the container", what, code);
+      begin_stage3(code, what, true, dir);
     };
     essentials_.push_back(std::make_unique<EssentialWatch>(loop_, std::move(service), on_death));
   }

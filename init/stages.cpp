@@ -24,6 +24,7 @@
 #include "../lib/json.hpp"
 #include "../lib/log.hpp"
 #include "../lib/proc.hpp"
+#include "s6rc.hpp"
 
 namespace svkit::init {
 
@@ -181,6 +182,29 @@ void choose_writable_folders(Paths& paths) {
   }
 }
 
+// SVKIT_S6RC_DIRS: s6-rc source trees, colon-separated.
+void import_s6rc_trees(const std::string& scandir) {
+  std::vector<std::string> sources;
+  const std::string list = env_or("SVKIT_S6RC_DIRS", "/etc/s6-overlay/s6-rc.d:/etc/svkit/s6-rc.d");
+  for (size_t pos = 0; pos <= list.size();) {
+    const size_t end = std::min(list.find(':', pos), list.size());
+    if (end > pos && is_directory(list.substr(pos, end - pos))) {
+      sources.push_back(list.substr(pos, end - pos));
+    }
+    pos = end + 1;
+  }
+  if (sources.empty()) return;
+  std::vector<std::string> legacy;
+  if (auto names = folder_names(scandir)) {
+    for (auto& name : *names) {
+      if (!name.starts_with('.')) legacy.push_back(std::move(name));
+    }
+  }
+  const auto imported = import_s6rc(sources, scandir, legacy);
+  spdlog::info("stage 1: s6-rc source {}: {} longruns, {} oneshots, {} bundles; {} start", list,
+               imported.longruns, imported.oneshots, imported.bundles, imported.started.size());
+}
+
 }  // namespace
 
 std::string run_stage1(Paths& paths) {
@@ -192,6 +216,7 @@ std::string run_stage1(Paths& paths) {
   const int copied = copy_services(paths.services_dir, paths.scandir);
   spdlog::info("stage 1: instance {}, scandir {} ({}), {} services copied from {}", *id,
                paths.scandir, kind, copied, paths.services_dir);
+  import_s6rc_trees(paths.scandir);
   return {};
 }
 

@@ -715,7 +715,9 @@ void Supervisor::start() {
     report_error(failure->line);
   }
   // Without a readiness protocol, up is ready.
-  const bool readiness = config_.notification_fd || config_.ready_check.enabled;
+  // A oneshot is ready when its `up` has succeeded, not while it runs.
+  const bool readiness =
+      config_.notification_fd || config_.ready_check.enabled || config_.oneshot;
   status_.ready_since_ms = readiness ? 0 : started_wall_ms_;
   if (config_.ready_check.enabled) start_ready_check();
   status_.health = config_.health.enabled ? Health::unknown : Health::none;

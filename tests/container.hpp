@@ -169,6 +169,7 @@ class Container {
     std::map<std::string, std::string> env{
         {"SVKIT_SERVICES_DIR", sb_.path("services.d")},
         {"SVKIT_CONT_INIT_DIR", sb_.path("cont-init.d")},
+        {"SVKIT_S6RC_DIRS", sb_.path("s6-rc.d")},
         {"SVKIT_SERVICES_GRACETIME", "10000"},
         {"SVKIT_KILL_GRACETIME", "5000"},
     };

@@ -235,6 +235,87 @@ TEST(CmdWait, PastTheLimitTheContainerStopsWith124NamingWhoWasNotReady) {
       << read_text(log);
 }
 
+// ---- s6-overlay v3 images -------------------------------------------------------------
+
+// One s6-rc source definition under SANDBOX/s6-rc.d/NAME.
+void s6rc(Sandbox& sb, const std::string& name, const std::map<std::string, std::string>& files) {
+  for (const auto& [file, content] : files) {
+    sb.write("s6-rc.d/" + name + "/" + file, content, file == "run" || file == "finish");
+  }
+}
+
+// Written after s6-overlay's documentation: longruns with base in their
+// dependencies, a oneshot whose `up` is one command line, a bundle inside the
+// user bundle, a producer/consumer logger pair, user2, and a longrun in no
+// bundle.
+TEST(S6Overlay, AV3TreeBootsInDependencyOrderWithItsLoggerPipeline) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  const std::string order = sb.path("order"), web_log = sb.path("web.log");
+  sb.write("scripts/init-db", "#!/bin/sh\necho init-db >> " + order + "\n", true);
+  s6rc(sb, "init-db",
+       {{"type", "oneshot\n"},
+        {"up", sb.path("scripts/init-db") + "\n"},
+        {"dependencies.d/base", ""}});
+  s6rc(sb, "db",
+       {{"type", "longrun\n"},
+        {"run", "#!/bin/sh\necho db >> " + order + "\necho >&3\nexec sleep 100000\n"},
+        {"notification-fd", "3\n"},
+        {"dependencies.d/base", ""},
+        {"dependencies.d/init-db", ""}});
+  s6rc(sb, "web",
+       {{"type", "longrun\n"},
+        {"run", "#!/bin/sh\necho web >> " + order + "\necho web says hello\nexec sleep 100000\n"},
+        {"producer-for", "web-log\n"},
+        {"dependencies.d/base", ""},
+        {"dependencies.d/db", ""}});
+  s6rc(sb, "web-log",
+       {{"type", "longrun\n"},
+        {"run", "#!/bin/sh\nexec cat >> " + web_log + "\n"},
+        {"consumer-for", "web\n"},
+        {"pipeline-name", "web-pipeline\n"}});
+  s6rc(sb, "app", {{"type", "bundle\n"}, {"contents.d/web", ""}, {"contents.d/web-log", ""}});
+  s6rc(sb, "user", {{"type", "bundle\n"}, {"contents.d/app", ""}, {"contents.d/init-db", ""}});
+  s6rc(sb, "late",
+       {{"type", "longrun\n"},
+        {"run", "#!/bin/sh\necho late >> " + order + "\nexec sleep 100000\n"},
+        {"dependencies.d/base", ""}});
+  s6rc(sb, "user2", {{"type", "bundle\n"}, {"contents.d/late", ""}});
+  s6rc(sb, "spare", {{"type", "longrun\n"}, {"run", "#!/bin/sh\nexec sleep 100000\n"}});
+  Container c(sb, Container::Boot{.env = {{"SVKIT_BEHAVIOUR_IF_STAGE2_FAILS", "2"}}});
+  c.wait_up({"late"}, "ready");
+  eventually([&] { return read_text(order).ends_with("late\n"); }, "late's run to start",
+             [&] { return read_text(order); });
+  EXPECT_EQ(read_text(order), "init-db\ndb\nweb\nlate\n") << c.err();
+  eventually([&] { return read_text(web_log) == "web says hello\n"; },
+             "web's line through its consumer", [&] { return read_text(web_log); });
+  EXPECT_FALSE(is_directory(c.inside(sb.service_dir("web-log")))) << "the consumer is web/log";
+  EXPECT_FALSE(is_directory(c.inside(sb.service_dir("app")))) << "a bundle is no service";
+  auto spare = c.status("spare");
+  ASSERT_TRUE(spare);
+  EXPECT_EQ(spare->state, RunState::down) << "in no started bundle";
+  EXPECT_EQ(lines_with(c.err(), "4 longruns, 1 oneshots, 3 bundles; 4 start"), 1u) << c.err();
+  ASSERT_EQ(::kill(c.init_pid(), SIGTERM), 0);
+  EXPECT_EQ(c.wait(), 0) << c.err();
+}
+
+TEST(S6Overlay, AFailingOneshotBlocksItsDependentsAndStopsTheBoot) {
+  if (!namespaces_work()) GTEST_SKIP() << kNoNamespaces;
+  Sandbox sb;
+  const std::string started = sb.path("started");
+  s6rc(sb, "setup", {{"type", "oneshot\n"}, {"up", "false\n"}});
+  s6rc(sb, "app",
+       {{"type", "longrun\n"},
+        {"run", "#!/bin/sh\necho yes > " + started + "\nexec sleep 100000\n"},
+        {"dependencies.d/setup", ""}});
+  s6rc(sb, "user", {{"type", "bundle\n"}, {"contents.d/app", ""}});
+  Container c(sb, {});
+  EXPECT_EQ(c.wait(), 1) << c.err();
+  EXPECT_EQ(lines_with(c.err(), "oneshot setup failed (exit code 1); stopping the container"), 1u)
+      << c.err();
+  EXPECT_EQ(read_text(started), "") << "app started without its oneshot";
+}
+
 // ---- exit codes ------------------------------------------------------------------
 
 TEST(Svinit, ExitsWithCmdExitCode) {
