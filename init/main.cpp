@@ -10,6 +10,8 @@
 //                                    the hook's exit code (or 128+signal); 126 when it
 //                                    is not executable or cannot run, 127 when exec
 //                                    finds no such file (a missing #! interpreter)
+//   services not ready within SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME   124
+//   a oneshot failed (SVKIT_BEHAVIOUR_IF_STAGE2_FAILS=2)   its exit code
 //   SIGTERM or SIGINT                0: a stop asked for from outside is a clean stop,
 //                                    whatever CMD does with the forwarded signal (a CMD
 //                                    killed by it would otherwise read as a crash, 143)
