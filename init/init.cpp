@@ -1,5 +1,6 @@
 #include "init.hpp"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,10 @@ int Init::run() {
 // container boots without it.
 void Init::start_http() {
   if (settings_.http_listen.empty()) return;
+  // An answer of 1,000 services is most of a megabyte: such buffers are
+  // mapped and given back when freed, not kept in svinit's heap (glibc would
+  // otherwise raise its mmap threshold after the first one).
+  ::mallopt(M_MMAP_THRESHOLD, 64 * 1024);
   probes_ = std::make_unique<Probes>(paths_.scandir, [this] { return view(); });
   http_ = std::make_unique<HttpServer>(
       loop_, [this](const HttpRequest& request) { return probes_->handle(request); });

@@ -1,10 +1,14 @@
 #include "probes.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <iterator>
 
 #include "../lib/control.hpp"
 #include "../lib/files.hpp"
 #include "../lib/json.hpp"
+#include "../lib/log.hpp"
 
 #ifndef SVKIT_VERSION
 #define SVKIT_VERSION "unknown"
@@ -12,21 +16,33 @@
 
 namespace svkit::init {
 
-std::vector<ServiceView> read_services(const std::string& scandir) {
-  std::vector<ServiceView> services;
-  auto names = folder_names(scandir);
-  if (!names) return services;
+const std::vector<ServiceView>& StatusCache::refresh() {
+  view_.clear();
+  auto names = folder_names(scandir_);
+  if (!names) return view_;
   std::sort(names->begin(), names->end());
+  std::map<std::string, Entry> kept;
   for (auto& name : *names) {
     if (name.starts_with('.')) continue;
-    const std::string dir = scandir + "/" + name;
-    ServiceView view{.name = std::move(name)};
-    if (is_supervised(dir)) {
-      if (auto status = read_status(dir)) view.status = std::move(*status);
+    const std::string dir = scandir_ + "/" + name;
+    ServiceView view{.name = name};
+    struct stat st {};
+    if (is_supervised(dir) && ::stat(status_path(dir).c_str(), &st) == 0) {
+      Entry& entry = kept[name];
+      if (auto old = entries_.find(name); old != entries_.end()) entry = std::move(old->second);
+      const int64_t mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+      if (!entry.status || entry.inode != st.st_ino || entry.mtime_ns != mtime_ns) {
+        auto read = read_status(dir);
+        entry = {.inode = st.st_ino,
+                 .mtime_ns = mtime_ns,
+                 .status = read ? std::optional<Status>(std::move(*read)) : std::nullopt};
+      }
+      if (entry.status) view.status = &*entry.status;
     }
-    services.push_back(std::move(view));
+    view_.push_back(std::move(view));
   }
-  return services;
+  entries_ = std::move(kept);
+  return view_;
 }
 
 namespace {
@@ -51,20 +67,18 @@ class Exposition {
  public:
   void family(const char* name, const char* type, const char* help) {
     name_ = name;
-    text_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    fmt::format_to(fmt::appender(text_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   }
-  // `labels` is already `key="value",...` without braces.
+  // `labels` is already `key="value",...` without braces; `extra` more of them.
   template <class Number>
-  void sample(const std::string& labels, Number value) {
-    text_ += name_;
-    if (!labels.empty()) text_ += "{" + labels + "}";
-    text_ += " " + std::to_string(value) + "\n";
+  void sample(const std::string& labels, Number value, std::string_view extra = {}) {
+    fmt::format_to(fmt::appender(text_), "{}{{{}{}}} {}\n", name_, labels, extra, value);
   }
-  std::string take() { return std::move(text_); }
+  std::string take() { return fmt::to_string(text_); }
 
  private:
-  std::string name_;
-  std::string text_;
+  const char* name_ = "";
+  fmt::memory_buffer text_;
 };
 
 std::string service_label(const ServiceView& s) {
@@ -82,26 +96,29 @@ std::string metrics_text(const std::vector<ServiceView>& services) {
   out.family("svkit_build_info", "gauge", "svkit's version; always 1.");
   out.sample("version=\"" SVKIT_VERSION "\"", 1);
 
+  std::vector<std::string> labels;
+  labels.reserve(services.size());
+  for (const auto& s : services) labels.push_back(service_label(s));
   auto each = [&](auto emit) {
-    for (const auto& s : services) {
-      if (s.status) emit(service_label(s), *s.status);
+    for (size_t i = 0; i < services.size(); ++i) {
+      if (services[i].status) emit(labels[i], *services[i].status);
     }
   };
   out.family("svkit_service_supervised", "gauge",
              "1 when a supervise process runs for the service, else 0.");
-  for (const auto& s : services) out.sample(service_label(s), s.status ? 1 : 0);
+  for (size_t i = 0; i < services.size(); ++i) out.sample(labels[i], services[i].status ? 1 : 0);
   out.family("svkit_service_state", "gauge",
              "1 for the service's current state, 0 for the others.");
   each([&](const std::string& labels, const Status& st) {
     for (const auto& [state, word] : kRunStateWords) {
-      out.sample(labels + ",state=\"" + word + "\"", st.state == state ? 1 : 0);
+      out.sample(labels, st.state == state ? 1 : 0, fmt::format(",state=\"{}\"", word));
     }
   });
   out.family("svkit_service_desired_state", "gauge",
              "1 for the state the service is wanted in (up or down), 0 for the other.");
   each([&](const std::string& labels, const Status& st) {
     for (const auto& [want, word] : kWantWords) {
-      out.sample(labels + ",state=\"" + word + "\"", st.want == want ? 1 : 0);
+      out.sample(labels, st.want == want ? 1 : 0, fmt::format(",state=\"{}\"", word));
     }
   });
   out.family("svkit_service_ready", "gauge", "1 when the service is up and ready, else 0.");
@@ -150,9 +167,8 @@ std::string metrics_text(const std::vector<ServiceView>& services) {
         st.halt_intent.is_object() && r != st.halt_intent.end() && r->is_string()) {
       reason = r->get<std::string>();
     }
-    out.sample(labels + ",code=\"" + std::to_string(st.last_exit->code) + "\",reason=\"" +
-                   label_value(reason) + "\"",
-               1);
+    out.sample(labels, 1,
+               fmt::format(",code=\"{}\",reason=\"{}\"", st.last_exit->code, label_value(reason)));
   });
   out.family("svkit_service_console_dropped_lines_total", "counter",
              "Output lines not copied to a console that could not keep up (all are in the log).");
@@ -198,21 +214,21 @@ std::string check_line(const std::string& check, const std::string& failure) {
 
 }  // namespace
 
-HttpResponse Probes::handle(const HttpRequest& request) const {
+HttpResponse Probes::handle(const HttpRequest& request) {
   const std::string& path = request.path;
   if (path == "/livez" || path == "/healthz") return text(200, "ok\n");
   if (path == "/readyz") return readyz(request, {});
   if (path.starts_with("/readyz/")) return readyz(request, path.substr(8));
   if (path == "/metrics") {
     return {.content_type = "text/plain; version=0.0.4; charset=utf-8",
-            .body = metrics_text(read_services(scandir_))};
+            .body = metrics_text(services_.refresh())};
   }
   if (path == "/status") return status({});
   if (path.starts_with("/status/")) return status(path.substr(8));
   return text(404, "not found; paths: /livez /readyz /metrics /status\n");
 }
 
-HttpResponse Probes::readyz(const HttpRequest& request, const std::string& name) const {
+HttpResponse Probes::readyz(const HttpRequest& request, const std::string& name) {
   const bool verbose = request.query == "verbose" || request.query.starts_with("verbose=") ||
                        request.query.find("&verbose") != std::string::npos;
   // The whole container's readiness includes svinit's own stage; one service's does not.
@@ -220,7 +236,7 @@ HttpResponse Probes::readyz(const HttpRequest& request, const std::string& name)
   std::string checks = name.empty() ? check_line("init", init) : "";
   bool ready = init.empty();
   bool found = name.empty();
-  for (const auto& s : read_services(scandir_)) {
+  for (const auto& s : services_.refresh()) {
     if (!name.empty() && s.name != name) continue;
     found = true;
     if (name.empty() && s.status && s.status->want != Want::up) continue;
@@ -241,12 +257,17 @@ HttpResponse Probes::readyz(const HttpRequest& request, const std::string& name)
               checks + (ready ? "readyz check passed\n" : "readyz check failed\n"));
 }
 
-HttpResponse Probes::status(const std::string& name) const {
-  auto services = read_services(scandir_);
+// The array is written service by service: no document of every status is
+// built at once (its many small allocations would stay in svinit's heap).
+HttpResponse Probes::status(const std::string& name) {
+  const auto& services = services_.refresh();
   if (name.empty()) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& s : services) array.push_back(status_json(s));
-    return json_response(200, array);
+    std::string body = "[";
+    for (const auto& s : services) {
+      if (body.size() > 1) body += ',';
+      body += status_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    return {.content_type = "application/json", .body = body + "]\n"};
   }
   for (const auto& s : services) {
     if (s.name == name) return json_response(200, status_json(s));

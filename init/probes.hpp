@@ -9,7 +9,10 @@
 //   /status[/NAME]      the JSON of `svctl stat --json`
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,26 +31,42 @@ struct InitView {
 
 struct ServiceView {
   std::string name{};
-  std::optional<Status> status{};  // nullopt: not supervised
+  const Status* status = nullptr;  // in the cache; null: not supervised
 };
 
-// Every service of the scandir (loggers aside), by name.
-std::vector<ServiceView> read_services(const std::string& scandir);
+// Every service of the scandir (loggers aside), by name. A status file is
+// parsed again only when it was replaced since the last read (supervise
+// renames a new file over it on every change, so its inode says).
+class StatusCache {
+ public:
+  explicit StatusCache(std::string scandir) : scandir_(std::move(scandir)) {}
+  const std::vector<ServiceView>& refresh();
+
+ private:
+  struct Entry {
+    ino_t inode = 0;
+    int64_t mtime_ns = 0;
+    std::optional<Status> status{};
+  };
+  std::string scandir_;
+  std::map<std::string, Entry> entries_;
+  std::vector<ServiceView> view_;
+};
 
 std::string metrics_text(const std::vector<ServiceView>& services);
 
 class Probes {
  public:
   Probes(std::string scandir, std::function<InitView()> view)
-      : scandir_(std::move(scandir)), view_(std::move(view)) {}
+      : services_(std::move(scandir)), view_(std::move(view)) {}
 
-  HttpResponse handle(const HttpRequest& request) const;
+  HttpResponse handle(const HttpRequest& request);
 
  private:
-  HttpResponse readyz(const HttpRequest& request, const std::string& name) const;
-  HttpResponse status(const std::string& name) const;
+  HttpResponse readyz(const HttpRequest& request, const std::string& name);
+  HttpResponse status(const std::string& name);
 
-  std::string scandir_;
+  StatusCache services_;
   std::function<InitView()> view_;
 };
 

@@ -26,6 +26,11 @@ constexpr char kCont = 'c';
 // svscan to supervise: the wait status of the run it adopted is in
 // supervise/reaped (svscan, the subreaper, reaped it).
 constexpr char kReaped = 'R';
+// svscan to supervise: a service named in your dependencies.d changed (its
+// status was replaced). One inotify instance in svscan serves every waiting
+// supervise: the per-user limit of inotify instances (128 by default) is far
+// below a container's count of services.
+constexpr char kDependencyChanged = 'D';
 }  // namespace control
 
 std::string control_path(const std::string& service_dir);

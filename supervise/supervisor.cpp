@@ -123,7 +123,7 @@ struct ControlLetter {
   int signal;
 };
 
-constexpr std::array<ControlLetter, 16> kControlLetters{{
+constexpr std::array<ControlLetter, 17> kControlLetters{{
     {control::kUp, Ev::up, 0},
     {control::kDown, Ev::down, 0},
     {control::kOnce, Ev::once, 0},
@@ -140,6 +140,7 @@ constexpr std::array<ControlLetter, 16> kControlLetters{{
     {control::kStop, std::nullopt, SIGSTOP},
     {control::kCont, std::nullopt, SIGCONT},
     {control::kReaped, std::nullopt, 0},
+    {control::kDependencyChanged, Ev::dependencies_changed, 0},
 }};
 
 // Control bytes handled per loop turn: a flood of them never starves a
@@ -416,7 +417,6 @@ void Supervisor::start_scheduled(const EventData&) {
 
 void Supervisor::cancel_start(const EventData&) {
   start_timer_.stop();
-  if (dependency_wait_) dependency_wait_->stop();
   if (state_ == St::waiting) status_.reason.clear();
   set_want(Want::down, WantBy::operator_action);
   enter(St::down, RunState::down);
@@ -716,8 +716,7 @@ void Supervisor::start() {
   }
   // Without a readiness protocol, up is ready.
   // A oneshot is ready when its `up` has succeeded, not while it runs.
-  const bool readiness =
-      config_.notification_fd || config_.ready_check.enabled || config_.oneshot;
+  const bool readiness = config_.notification_fd || config_.ready_check.enabled || config_.oneshot;
   status_.ready_since_ms = readiness ? 0 : started_wall_ms_;
   if (config_.ready_check.enabled) start_ready_check();
   status_.health = config_.health.enabled ? Health::unknown : Health::none;
@@ -740,22 +739,15 @@ SpawnRequest Supervisor::script_request(std::vector<std::string> argv) {
 }
 
 // True when a dependency is not up and ready: the service waits (state
-// `waiting`), watching them, and starts on the change that completes them. A
+// `waiting`) and starts on the change that completes them. A
 // dependency that can never be met (missing, a cycle) is an error line too.
 bool Supervisor::wait_for_dependencies() {
   if (config_.dependencies.empty() || dir_.ends_with("/log")) return false;
   const std::string scandir = dir_.substr(0, dir_.rfind('/'));
-  if (!dependency_wait_) {
-    dependency_wait_ = std::make_unique<DependencyWait>(
-        loop_, scandir, [this] { handle(Ev::dependencies_changed); });
-  }
-  // Watch first, then read: a change in between still wakes us.
-  dependency_wait_->watch(config_.dependencies);
-  const std::string waiting = dependency_wait_->waiting_for(config_.dependencies);
-  if (waiting.empty()) {
-    dependency_wait_->stop();
-    return false;
-  }
+  // svscan writes kDependencyChanged to the control FIFO when a dependency's
+  // status changes: the letter is the event, read then checked.
+  const std::string waiting = dependencies_waited_for(scandir, config_.dependencies);
+  if (waiting.empty()) return false;
   const std::string reason = "waiting for " + waiting;
   if (reason != status_.reason) {
     auto problem = dependency_problem(scandir, name_);

@@ -245,7 +245,6 @@ class Supervisor {
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<AdoptedRun> adopted_;
   // Made when the service has them (most have neither).
-  std::unique_ptr<DependencyWait> dependency_wait_;
   std::unique_ptr<HealthMonitor> ready_check_;
   uv::Timer ready_timeout_timer_;
   bool not_ready_in_time_ = false;

@@ -17,7 +17,6 @@
 
 #include "../lib/clock.hpp"
 #include "../lib/control.hpp"
-#include "../lib/dependencies.hpp"
 #include "../lib/files.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
@@ -79,7 +78,8 @@ Scanner::Scanner(uv_loop_t* loop, std::string scandir, std::string rundir, uint6
       scandir_(std::move(scandir)),
       rundir_(std::move(rundir)),
       supervise_path_(libexec_program("supervise")),
-      rescan_ms_(rescan_ms) {}
+      rescan_ms_(rescan_ms),
+      notifier_(loop, scandir_) {}
 
 std::string Scanner::open() {
   if (!is_directory(scandir_)) return "scandir " + scandir_ + " is not a directory";
@@ -150,6 +150,11 @@ void Scanner::scan() {
   for (auto& [name, slot] : slots_) {
     if (!slot.present) stop_slot(slot);
   }
+  std::vector<std::string> present;
+  for (const auto& [name, slot] : slots_) {
+    if (slot.present) present.push_back(name);
+  }
+  notifier_.update(present);
   std::erase_if(slots_, [](const auto& entry) {
     const Slot& s = entry.second;
     return !s.present && s.main.supervise == 0 && s.logger.supervise == 0;
@@ -340,8 +345,8 @@ void Scanner::stop_slot(Slot& slot) {
 // whose dependencies.d names it is down. A second SIGTERM stops the rest at once.
 void Scanner::shut_down() {
   if (shutting_down_) {
-    if (!dependents_.empty()) spdlog::info("second stop request: stopping every service now");
-    dependents_.clear();
+    if (in_order_) spdlog::info("second stop request: stopping every service now");
+    in_order_ = false;
     stop_unblocked_slots();
     return;
   }
@@ -349,11 +354,6 @@ void Scanner::shut_down() {
   scan_timer_.stop();
   rescan_timer_.stop();
   respawn_timer_.stop();
-  for (const auto& [name, slot] : slots_) {
-    for (const auto& dependency : read_dependencies(slot.main.dir)) {
-      dependents_[dependency].push_back(name);
-    }
-  }
   stop_unblocked_slots();
   finish_if_idle();
 }
@@ -361,10 +361,9 @@ void Scanner::shut_down() {
 void Scanner::stop_unblocked_slots() {
   for (auto& [name, slot] : slots_) {
     if (slot.stop_sent) continue;
-    const auto dependents = dependents_.find(name);
+    const auto& dependents = notifier_.dependents_of(name);
     const bool blocked =
-        dependents != dependents_.end() &&
-        std::any_of(dependents->second.begin(), dependents->second.end(), [&](const auto& d) {
+        in_order_ && std::any_of(dependents.begin(), dependents.end(), [&](const auto& d) {
           // A dependent that runs nothing (down, waiting itself) holds no one.
           const Slot* dependent = slot_of(d);
           if (!dependent || dependent->main.supervise <= 0) return false;

@@ -18,6 +18,7 @@
 
 #include "../lib/fd.hpp"
 #include "../lib/uv.hpp"
+#include "notifier.hpp"
 
 namespace svkit::svscan {
 
@@ -77,8 +78,10 @@ class Scanner {
   std::unordered_map<pid_t, std::pair<std::string, bool>> owners_;
   // Runs whose supervise died, until reaped: the service folder to tell.
   std::unordered_map<pid_t, std::string> orphaned_runs_;
-  // At shutdown: who depends on each service (dependencies.d), for the order.
-  std::map<std::string, std::vector<std::string>> dependents_;
+  // Who depends on whom (dependencies.d): wake-ups for waiting services, and
+  // the shutdown order (unless a second stop request ends it).
+  DependencyNotifier notifier_;
+  bool in_order_ = true;
   bool shutting_down_ = false;
   bool finished_ = false;
   bool pipes_warned_ = false;

@@ -1,0 +1,61 @@
+#include "notifier.hpp"
+
+#include "../lib/control.hpp"
+#include "../lib/dependencies.hpp"
+#include "../lib/files.hpp"
+
+namespace svkit::svscan {
+
+DependencyNotifier::DependencyNotifier(uv_loop_t* loop, std::string scandir)
+    : loop_(loop), scandir_(std::move(scandir)) {}
+
+void DependencyNotifier::update(const std::vector<std::string>& services) {
+  dependents_.clear();
+  for (const auto& name : services) {
+    for (const auto& dependency : read_dependencies(scandir_ + "/" + name)) {
+      dependents_[dependency].push_back(name);
+    }
+  }
+  std::erase_if(watches_, [&](const auto& w) { return !dependents_.contains(w.first); });
+  for (const auto& [name, dependents] : dependents_) {
+    if (watches_.contains(name)) continue;
+    watch(name);
+    changed(name);  // what happened before the watch began
+  }
+}
+
+const std::vector<std::string>& DependencyNotifier::dependents_of(const std::string& name) const {
+  static const std::vector<std::string> none;
+  auto found = dependents_.find(name);
+  return found == dependents_.end() ? none : found->second;
+}
+
+void DependencyNotifier::stop() {
+  watches_.clear();
+}
+
+// A service that does not exist yet is watched through the scandir's next
+// scan (update() then finds its folder).
+void DependencyNotifier::watch(const std::string& name) {
+  const std::string dir = scandir_ + "/" + name;
+  const bool on_supervise = is_directory(dir + "/supervise");
+  if (!on_supervise && !is_directory(dir)) return;
+  Watch& w = watches_[name];
+  w.on_supervise = on_supervise;
+  w.handle = uv::DirWatch(loop_, on_supervise ? dir + "/supervise" : dir, [this, name] {
+    if (auto found = watches_.find(name); found != watches_.end() && !found->second.on_supervise &&
+                                          is_directory(scandir_ + "/" + name + "/supervise")) {
+      watch(name);
+    }
+    changed(name);
+  });
+}
+
+void DependencyNotifier::changed(const std::string& name) {
+  const char letter[] = {control::kDependencyChanged};
+  for (const auto& dependent : dependents_of(name)) {
+    (void)send_control(scandir_ + "/" + dependent, {letter, 1});
+  }
+}
+
+}  // namespace svkit::svscan
