@@ -206,7 +206,7 @@ std::string HttpServer::listen(const std::string& address_text_in) {
   listener_->data = this;
   int rc = uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&*address), 0);
   if (rc == 0) {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), 128,
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), SOMAXCONN,
                    [](uv_stream_t* s, int status) {
                      if (status == 0) static_cast<HttpServer*>(s->data)->accept();
                    });

@@ -81,7 +81,13 @@ Sandbox::~Sandbox() {
       wait_child(svscan_pid_);
     }
   }
-  // Every process a test started must be gone with svscan: a leak fails the test.
+  // Every process a test started must be gone with svscan: a leak fails the
+  // test. A service's helper that got its group's signal may still be dying
+  // on a busy machine: it has a moment (an event with a deadline, not a sleep).
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!processes_inside(root_).empty() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a poll interval
+  }
   for (pid_t pid : processes_inside(root_)) {
     ADD_FAILURE() << "process " << pid << " ("
                   << read_text("/proc/" + std::to_string(pid) + "/comm")
