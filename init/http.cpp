@@ -85,15 +85,14 @@ const char* reason_phrase(int status) {
   }
 }
 
-std::string serialise(const HttpResponse& response, bool head) {
+// The status line and headers; the body goes out as a second buffer, uncopied.
+std::string head_of(const HttpResponse& response) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                     reason_phrase(response.status) + "\r\nContent-Type: " + response.content_type +
                     "\r\nContent-Length: " + std::to_string(response.body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n";
   if (response.status == 405) out += "Allow: GET, HEAD\r\n";
-  out += "\r\n";
-  if (!head) out += response.body;
-  return out;
+  return out + "\r\n";
 }
 
 // libuv reads into it and calls back at once: one buffer serves every connection.
@@ -108,7 +107,7 @@ struct HttpServer::Connection {
   uv_write_t write_request{};
   http_parser parser{};
   std::string url;
-  std::string response;
+  std::string head, body;  // the answer, kept until written
   size_t request_bytes = 0;
   uint64_t serial = 0;  // order of acceptance
   bool answered = false;
@@ -132,14 +131,16 @@ struct HttpServer::Connection {
     }
   }
 
-  void answer(const HttpResponse& response) {
+  void answer(HttpResponse response) {
     if (answered) return;
     answered = true;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
-    this->response = serialise(response, parser.method == HTTP_HEAD);
-    uv_buf_t buf = uv_buf_init(this->response.data(), unsigned(this->response.size()));
+    head = head_of(response);
+    if (parser.method != HTTP_HEAD) body = std::move(response.body);
+    uv_buf_t bufs[] = {uv_buf_init(head.data(), unsigned(head.size())),
+                       uv_buf_init(body.data(), unsigned(body.size()))};
     const int rc = uv_write(
-        &write_request, reinterpret_cast<uv_stream_t*>(&tcp), &buf, 1,
+        &write_request, reinterpret_cast<uv_stream_t*>(&tcp), bufs, body.empty() ? 1 : 2,
         [](uv_write_t* request, int) { static_cast<Connection*>(request->data)->close(); });
     if (rc != 0) close();
   }
