@@ -6,7 +6,9 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
+#include <type_traits>
 
 #include "../lib/control.hpp"
 #include "../lib/fd.hpp"
@@ -85,9 +87,16 @@ class Exposition {
                    type);
   }
   // `labels` is already `key="value",...` without braces; `extra` more of them.
+  // Appended piece by piece: a scrape of 1,000 services is 16,000 samples.
   template <class Number>
   void sample(const std::string& labels, Number value, std::string_view extra = {}) {
-    fmt::format_to(std::back_inserter(text_), "{}{{{}{}}} {}\n", name_, labels, extra, value);
+    text_.append(name_).append(1, '{').append(labels).append(extra).append("} ");
+    if constexpr (std::is_integral_v<Number>) {
+      text_.append(fmt::format_int(value).c_str());
+    } else {
+      fmt::format_to(std::back_inserter(text_), "{}", value);
+    }
+    text_ += '\n';
   }
   std::string take() { return std::move(text_); }
 
@@ -111,6 +120,13 @@ std::string metrics_text(const std::vector<ServiceView>& services) {
   out.family("svkit_build_info", "gauge", "svkit's version; always 1.");
   out.sample("version=\"" SVKIT_VERSION "\"", 1);
 
+  std::array<std::string, kRunStateWords.size()> state_labels;
+  for (const auto& [state, word] : kRunStateWords) {
+    state_labels[size_t(state)] = fmt::format(",state=\"{}\"", word);
+  }
+  std::array<std::string, kWantWords.size()> want_labels;
+  for (const auto& [want, word] : kWantWords)
+    want_labels[size_t(want)] = fmt::format(",state=\"{}\"", word);
   std::vector<std::string> labels;
   labels.reserve(services.size());
   for (const auto& s : services) labels.push_back(service_label(s));
@@ -126,14 +142,14 @@ std::string metrics_text(const std::vector<ServiceView>& services) {
              "1 for the service's current state, 0 for the others.");
   each([&](const std::string& labels, const Status& st) {
     for (const auto& [state, word] : kRunStateWords) {
-      out.sample(labels, st.state == state ? 1 : 0, fmt::format(",state=\"{}\"", word));
+      out.sample(labels, st.state == state ? 1 : 0, state_labels[size_t(state)]);
     }
   });
   out.family("svkit_service_desired_state", "gauge",
              "1 for the state the service is wanted in (up or down), 0 for the other.");
   each([&](const std::string& labels, const Status& st) {
     for (const auto& [want, word] : kWantWords) {
-      out.sample(labels, st.want == want ? 1 : 0, fmt::format(",state=\"{}\"", word));
+      out.sample(labels, st.want == want ? 1 : 0, want_labels[size_t(want)]);
     }
   });
   out.family("svkit_service_ready", "gauge", "1 when the service is up and ready, else 0.");
