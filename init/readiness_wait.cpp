@@ -1,6 +1,7 @@
 #include "readiness_wait.hpp"
 
 #include "../lib/files.hpp"
+#include "../lib/log.hpp"
 #include "../lib/status.hpp"
 
 namespace svkit::init {
@@ -34,6 +35,11 @@ void ReadinessWait::watch(const std::string& name) {
         if (!has_supervise) watch(name);  // supervise/ may be there now
         check(name);
       });
+  if (!pending_[name].ok()) {
+    spdlog::error("cannot watch {} (inotify: no instance or watch left?): CMD does not wait for it",
+                  dir);
+    pending_.erase(name);
+  }
 }
 
 void ReadinessWait::check(const std::string& name) {

@@ -3,6 +3,7 @@
 #include "../lib/control.hpp"
 #include "../lib/dependencies.hpp"
 #include "../lib/files.hpp"
+#include "../lib/log.hpp"
 
 namespace svkit::svscan {
 
@@ -49,6 +50,14 @@ void DependencyNotifier::watch(const std::string& name) {
     }
     changed(name);
   });
+  // Without the watch, a service waiting on this one would never hear of it: say so.
+  if (!w.handle.ok() && !watch_failed_) {
+    watch_failed_ = true;
+    spdlog::error(
+        "cannot watch {} (inotify: no instance or watch left?): services that depend on "
+        "it start only at the next scan",
+        dir);
+  }
 }
 
 void DependencyNotifier::changed(const std::string& name) {

@@ -37,6 +37,7 @@ class DependencyNotifier {
     uv::DirWatch handle;
   };
   std::map<std::string, Watch> watches_;
+  bool watch_failed_ = false;  // said once
 };
 
 }  // namespace svkit::svscan

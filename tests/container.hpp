@@ -195,8 +195,8 @@ class Container {
 // says it is ready (notification-fd 3) once the trap is set, so a test that
 // waits for ready cannot signal it too early.
 inline std::string traps(const std::string& signal, const std::string& file) {
-  return "trap 'echo " + signal + " > " + file + "; exit 0' " + signal +
-         "\necho >&3\nsleep 100000 &\nwait";
+  return "trap 'echo " + signal + " > " + file + "; kill $! 2>/dev/null; exit 0' " + signal +
+         "\nsleep 100000 &\necho >&3\nwait";
 }
 inline const std::pair<const std::string, std::string> kReadyOnFd3{"notification-fd", "3"};
 

@@ -91,7 +91,8 @@ Sandbox::~Sandbox() {
   for (pid_t pid : processes_inside(root_)) {
     ADD_FAILURE() << "process " << pid << " ("
                   << read_text("/proc/" + std::to_string(pid) + "/comm")
-                  << ") outlived its test in " << root_;
+                  << ") outlived its test in " << root_
+                  << "; /proc/PID/stat: " << read_text("/proc/" + std::to_string(pid) + "/stat");
     ::kill(pid, SIGKILL);
   }
   std::error_code ignored;

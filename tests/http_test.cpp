@@ -81,8 +81,8 @@ TEST(Http, ReadyzFollowsReadinessCrashesAndShutdownWhileLivezStaysUp) {
       {kReadyOnFd3, {"restart-min-interval", "600000"}});
   add_static_service(sb, "slowstop",
                      "trap 'read x < " + stop.path() +
-                         "; exit 0' TERM\necho >&3\n"
-                         "sleep 100000 &\nwait",
+                         "; exit 0' TERM\nsleep 100000 &\n"
+                         "echo >&3\nwait",
                      {kReadyOnFd3});
   Container c(sb, Container::Boot{.env = kHttp});
   const int port = http_port(c);

@@ -171,11 +171,21 @@ TEST(ReadyCheck, ATimeoutIsAFailedStartUnderTheRestartPolicy) {
 }
 
 // A service that notes its name in `file` when it gets SIGTERM, then exits
-// (after `before_exit`); ready once the trap is set.
+// (after reading a line from `gate`, when given); ready once its handler is
+// in place. One process, no helper a group signal could miss.
 std::string notes_term(const std::string& name, const std::string& file,
-                       const std::string& before_exit = "") {
-  return "trap 'echo " + name + " >> " + file + "; " + before_exit + "exit 0' TERM\necho >&3\n" +
-         "sleep 100000 &\nwait";
+                       const std::string& gate = "") {
+  return "exec python3 -c '\n"
+         "import os, signal, sys\n"
+         "def stop(*_):\n"
+         "    open(sys.argv[2], \"a\").write(sys.argv[1] + \"\\n\")\n"
+         "    if sys.argv[3]: open(sys.argv[3]).readline()\n"
+         "    os._exit(0)\n"
+         "signal.signal(signal.SIGTERM, stop)\n"
+         "os.write(3, b\"\\n\")\n"
+         "while True: signal.pause()\n"
+         "' " +
+         name + " " + file + " \"" + gate + "\"";
 }
 
 TEST(Shutdown, ServicesStopInReverseDependencyOrder) {
@@ -201,7 +211,7 @@ TEST(Shutdown, ASecondStopRequestSkipsTheOrder) {
   Gate web_exits(sb, "web-exits");
   const std::string stopped = sb.path("stopped");
   sb.add_service("db", notes_term("db", stopped), {{"notification-fd", "3"}});
-  sb.add_service("web", notes_term("web", stopped, "read x < " + web_exits.path() + "; "),
+  sb.add_service("web", notes_term("web", stopped, web_exits.path()),
                  {{"notification-fd", "3"}, {"dependencies.d/db", ""}});
   sb.start_svscan();
   EXPECT_EQ(sb.svctl({"wait", "ready", "-t", "20000"}).exit_code, 0);
