@@ -127,6 +127,9 @@ TEST(Oneshot, UpRunsOnceDependentsFollowAFailureBlocksThemAndDownUndoesIt) {
   sb.add_service("blocked", "exec sleep 100000", {{"dependencies.d/broken", ""}});
   sb.start_svscan();
   sb.wait("ready", "app");
+  // Ready means started here: the run script writes what it saw a moment later.
+  eventually([&] { return !read_text(sb.path("app-saw")).empty(); }, "app's run to look",
+             [&] { return sb.describe("app"); });
   EXPECT_EQ(read_text(sb.path("app-saw")), "saw-setup\n");
   auto setup = sb.status("setup");
   EXPECT_EQ(setup->state, RunState::up);
