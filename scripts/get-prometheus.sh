@@ -4,7 +4,7 @@
 # installing it would start a system service. The metrics test and
 # bench/http.py use them.
 set -eu
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/svkit/prometheus"
+cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/svkit/prometheus"
 bin="$cache/root/usr/bin"
 if [ ! -x "$bin/promtool" ]; then
   mkdir -p "$cache"
