@@ -325,8 +325,7 @@ void Init::begin_stage3(int exit_code, const std::string& why, bool term_cmd,
   stage_ = Stage::stopping_services;
   svscan_restart_timer_.stop();
   exit_code_ = exit_code;
-  cmd_wait_timer_.stop();
-  cmd_wait_.reset();
+  cmd_wait_timer_.stop();  // (cmd_wait_ itself stays: this may run from its own callback)
   // The service's state now: by the end of stage 3 its supervise has stopped it.
   termination_message_ = termination_message(exit_code, why, service_dir);
   for (auto& watch : essentials_) watch->stop();

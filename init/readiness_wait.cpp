@@ -30,15 +30,20 @@ void ReadinessWait::start() {
 void ReadinessWait::watch(const std::string& name) {
   const std::string dir = scandir_ + "/" + name;
   const bool has_supervise = is_directory(dir + "/supervise");
+  // Only the status file (or supervise/ appearing): not the control FIFO's writes.
   pending_[name] =
-      uv::DirWatch(loop_, has_supervise ? dir + "/supervise" : dir, [this, name, has_supervise] {
-        if (!has_supervise) watch(name);  // supervise/ may be there now
-        check(name);
-      });
+      uv::DirEntryWatch(loop_, has_supervise ? dir + "/supervise" : dir,
+                        [this, name, has_supervise](const char* file) {
+                          const std::string_view entry = file ? file : "";
+                          if (has_supervise ? entry != "status.json" : entry != "supervise") return;
+                          if (!has_supervise) watch(name);  // now on supervise/
+                          check(name);
+                        });
   if (!pending_[name].ok()) {
     spdlog::error("cannot watch {} (inotify: no instance or watch left?): CMD does not wait for it",
                   dir);
     pending_.erase(name);
+    if (pending_.empty()) done_.start(0);
   }
 }
 

@@ -33,7 +33,7 @@ class ReadinessWait {
   uv_loop_t* loop_;
   std::string scandir_;
   OnReady on_ready_;
-  std::map<std::string, uv::DirWatch> pending_;
+  std::map<std::string, uv::DirEntryWatch> pending_;
   uv::Timer done_;  // on_ready runs from the loop, never inside start()
 };
 

@@ -135,6 +135,23 @@ class DirWatch : public Owned<uv_fs_event_t> {
   bool ok_ = false;
 };
 
+// The same, telling which entry changed (its name in the folder; may be null).
+class DirEntryWatch : public Owned<uv_fs_event_t, const char*> {
+ public:
+  DirEntryWatch() = default;
+  DirEntryWatch(uv_loop_t* loop, const std::string& dir, Callback callback)
+      : Owned(std::move(callback)) {
+    uv_fs_event_init(loop, get());
+    ok_ = uv_fs_event_start(
+              get(), [](uv_fs_event_t* h, const char* name, int, int) { invoke(h, name); },
+              dir.c_str(), 0) == 0;
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+};
+
 // Closes every handle still open and lets their close callbacks run.
 void drain_and_close(uv_loop_t* loop);
 

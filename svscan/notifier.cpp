@@ -41,23 +41,28 @@ void DependencyNotifier::watch(const std::string& name) {
   const std::string dir = scandir_ + "/" + name;
   const bool on_supervise = is_directory(dir + "/supervise");
   if (!on_supervise && !is_directory(dir)) return;
-  Watch& w = watches_[name];
-  w.on_supervise = on_supervise;
-  w.handle = uv::DirWatch(loop_, on_supervise ? dir + "/supervise" : dir, [this, name] {
-    if (auto found = watches_.find(name); found != watches_.end() && !found->second.on_supervise &&
-                                          is_directory(scandir_ + "/" + name + "/supervise")) {
-      watch(name);
+  // Only the status file (or supervise/ appearing) counts: the letters this
+  // writes land in FIFOs of the same folders, and must not wake it again.
+  uv::DirEntryWatch handle(loop_, on_supervise ? dir + "/supervise" : dir,
+                           [this, name, on_supervise](const char* file) {
+                             const std::string_view entry = file ? file : "";
+                             if (on_supervise ? entry != "status.json" : entry != "supervise")
+                               return;
+                             if (!on_supervise) watch(name);  // now on supervise/
+                             changed(name);
+                           });
+  if (!handle.ok()) {
+    watches_.erase(name);  // tried again at the next scan
+    if (!watch_failed_) {
+      watch_failed_ = true;
+      spdlog::error(
+          "cannot watch {} (inotify: no instance or watch left?): services that depend "
+          "on it start only after a later scan",
+          dir);
     }
-    changed(name);
-  });
-  // Without the watch, a service waiting on this one would never hear of it: say so.
-  if (!w.handle.ok() && !watch_failed_) {
-    watch_failed_ = true;
-    spdlog::error(
-        "cannot watch {} (inotify: no instance or watch left?): services that depend on "
-        "it start only at the next scan",
-        dir);
+    return;
   }
+  watches_[name] = Watch{.on_supervise = on_supervise, .handle = std::move(handle)};
 }
 
 void DependencyNotifier::changed(const std::string& name) {

@@ -34,7 +34,7 @@ class DependencyNotifier {
   std::map<std::string, std::vector<std::string>> dependents_;
   struct Watch {
     bool on_supervise = false;  // else on the service folder, until supervise/ exists
-    uv::DirWatch handle;
+    uv::DirEntryWatch handle;
   };
   std::map<std::string, Watch> watches_;
   bool watch_failed_ = false;  // said once
