@@ -15,8 +15,7 @@ std::vector<EssentialService> find_essential_services(const std::string& scandir
     const std::string dir = it->path().string();
     if (!is_safe_name(it->path().filename().string()) || !is_directory(dir)) continue;
     if (oneshots && !path_exists(dir + "/essential")) {
-      auto type = read_small_file(dir + "/type", kConfigFileCap);
-      if (type && type->starts_with("oneshot")) found.push_back({dir, false, true});
+      if (is_oneshot(dir)) found.push_back({dir, false, true});
       continue;
     }
     if (!path_exists(dir + "/essential")) continue;

@@ -30,18 +30,12 @@ const std::vector<ServiceView>& StatusCache::refresh() {
   std::map<std::string, Entry> kept;
   // Paths relative to the scandir: a scrape walks 1,000 services' paths.
   UniqueFd scandir_fd(::open(scandir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  auto supervised = [&](const std::string& name, const std::string& dir) {
-    UniqueFd fifo(::openat(scandir_fd.get(), (name + "/supervise/control").c_str(),
-                           O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (fifo) return true;
-    return (errno == EACCES || errno == EPERM) && is_supervised(dir);
-  };
   for (auto& name : *names) {
     if (name.starts_with('.')) continue;
     const std::string dir = scandir_ + "/" + name;
     ServiceView view{.name = name};
     struct stat st {};
-    if (supervised(name, dir) &&
+    if (is_supervised_at(scandir_fd.get(), name) &&
         ::fstatat(scandir_fd.get(), (name + "/supervise/status.json").c_str(), &st, 0) == 0) {
       Entry& entry = kept[name];
       if (auto old = entries_.find(name); old != entries_.end()) entry = std::move(old->second);

@@ -34,21 +34,10 @@ std::string first_word(const std::string& path) {
   return text->substr(first, text->find_first_of(" \t\r\n", first) - first);
 }
 
-std::vector<std::string> names_in(const std::string& folder) {
-  std::vector<std::string> names;
-  if (auto listed = folder_names(folder)) {
-    for (auto& name : *listed) {
-      if (is_safe_name(name)) names.push_back(std::move(name));
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 std::map<std::string, Definition> read_definitions(const std::vector<std::string>& sources) {
   std::map<std::string, Definition> defs;
   for (const auto& source : sources) {
-    for (const auto& name : names_in(source)) {
+    for (const auto& name : safe_folder_names(source)) {
       const std::string dir = source + "/" + name;
       if (!is_directory(dir)) continue;
       const std::string type = first_word(dir + "/type");
@@ -57,7 +46,7 @@ std::map<std::string, Definition> read_definitions(const std::vector<std::string
         def.type = Type::oneshot;
       } else if (type == "bundle") {
         def.type = Type::bundle;
-        def.contents = names_in(dir + "/contents.d");
+        def.contents = safe_folder_names(dir + "/contents.d");
       } else if (type != "longrun") {
         spdlog::error("s6-rc service {}: type \"{}\" is not longrun, oneshot or bundle; skipped",
                       dir, type);

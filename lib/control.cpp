@@ -35,13 +35,18 @@ SendResult send_control(const std::string& service_dir, std::string_view letters
 }
 
 bool is_supervised(const std::string& service_dir) {
+  return is_supervised_at(AT_FDCWD, service_dir);
+}
+
+bool is_supervised_at(int dirfd, const std::string& service_dir) {
   // supervise holds the control FIFO open for reading while it runs: opening
   // it for writing succeeds exactly then. Two system calls, where the lock
   // takes three; the lock is the fallback for who may not open the FIFO.
-  UniqueFd fifo(::open(control_path(service_dir).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd fifo(
+      ::openat(dirfd, control_path(service_dir).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (fifo) return true;
   if (errno != EACCES && errno != EPERM) return false;
-  UniqueFd fd(::open((service_dir + "/supervise/lock").c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::openat(dirfd, (service_dir + "/supervise/lock").c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
   return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }

@@ -46,5 +46,8 @@ SendResult send_control(const std::string& service_dir, std::string_view letters
 
 // Is a supervise holding the service's lock?
 bool is_supervised(const std::string& service_dir);
+// The same for `service_dir` relative to the folder `dirfd` (AT_FDCWD: as is):
+// a caller that checks a thousand services saves their path walks.
+bool is_supervised_at(int dirfd, const std::string& service_dir);
 
 }  // namespace svkit

@@ -9,14 +9,7 @@
 namespace svkit {
 
 std::vector<std::string> read_dependencies(const std::string& service_dir) {
-  std::vector<std::string> names;
-  auto listed = folder_names(service_dir + "/dependencies.d");
-  if (!listed) return names;
-  for (auto& name : *listed) {
-    if (is_safe_name(name)) names.push_back(std::move(name));
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return safe_folder_names(service_dir + "/dependencies.d");
 }
 
 std::string dependency_problem(const std::string& scandir, const std::string& name) {

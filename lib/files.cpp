@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -119,6 +120,17 @@ Result<std::vector<std::string>> folder_names(const std::string& dir) {
       at += entry->d_reclen;
     }
   }
+  return names;
+}
+
+std::vector<std::string> safe_folder_names(const std::string& dir) {
+  std::vector<std::string> names;
+  if (auto listed = folder_names(dir)) {
+    for (auto& name : *listed) {
+      if (is_safe_name(name)) names.push_back(std::move(name));
+    }
+  }
+  std::sort(names.begin(), names.end());
   return names;
 }
 

@@ -32,6 +32,9 @@ Failure write_file_atomic(const std::string& path, std::string_view data, Durabi
 // The names in a folder (not . and ..), read with a small buffer on the
 // stack: opendir's 32 KiB buffer would stay in every supervise's heap.
 Result<std::vector<std::string>> folder_names(const std::string& dir);
+// Its names that are safe file names (is_safe_name), sorted; none when it
+// cannot be read (dependencies.d, s6-rc's contents.d and source folders).
+std::vector<std::string> safe_folder_names(const std::string& dir);
 
 bool path_exists(const std::string& path);  // the entry itself (a dangling link exists)
 bool is_directory(const std::string& path);

@@ -28,11 +28,13 @@ std::string not_ready_because(const Status& s) {
 bool wanted_up(const std::string& service_dir) {
   if (auto s = read_status(service_dir)) return s->want == Want::up;
   // A oneshot's `down` is its down script (s6-rc), not s6's start-down marker.
-  if (auto type = read_small_file(service_dir + "/type", kConfigFileCap);
-      type && type->starts_with("oneshot")) {
-    return true;
-  }
+  if (is_oneshot(service_dir)) return true;
   return ::access((service_dir + "/down").c_str(), F_OK) != 0;
+}
+
+bool is_oneshot(const std::string& service_dir) {
+  auto type = read_small_file(service_dir + "/type", kConfigFileCap);
+  return type && type->starts_with("oneshot");
 }
 
 std::string reaped_path(const std::string& service_dir) {

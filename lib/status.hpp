@@ -156,6 +156,8 @@ std::string not_ready_because(const Status& status);
 // Whether the service is wanted up: by its status, or (before its supervise
 // wrote one) by the absence of a `down` file.
 bool wanted_up(const std::string& service_dir);
+// The slot's `type` file says oneshot (s6-rc); supervise's config reads it with its errors.
+bool is_oneshot(const std::string& service_dir);
 
 std::string status_path(const std::string& service_dir);
 Result<Status> read_status(const std::string& service_dir);
