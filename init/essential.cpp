@@ -45,26 +45,21 @@ std::optional<int> essential_death(const Status& status, bool now) {
 }
 
 EssentialWatch::EssentialWatch(uv_loop_t* loop, EssentialService service, OnDeath on_death)
-    : loop_(loop), service_(std::move(service)), on_death_(std::move(on_death)) {
-  watch_ = uv::DirWatch(loop_, service_.dir, [this] { check(); });
+    : service_(std::move(service)),
+      on_death_(std::move(on_death)),
+      watch_(loop, service_.dir, [this] { check(); }) {
   if (!watch_.ok()) spdlog::warn("cannot watch essential service {}", service_.dir);
   check();
 }
 
 void EssentialWatch::stop() {
   stopped_ = true;
-  watch_.close();
+  watch_.stop();
 }
 
+// Watch first (the constructor), then read: a change in between still wakes us.
 void EssentialWatch::check() {
   if (stopped_) return;
-  // Watch first, then read: a change in between still wakes us.
-  if (!on_supervise_ && is_directory(service_.dir + "/supervise")) {
-    on_supervise_ = true;
-    watch_ = uv::DirWatch(loop_, service_.dir + "/supervise", [this] { check(); });
-    if (!watch_.ok()) spdlog::warn("cannot watch {}/supervise", service_.dir);
-  }
-  if (!on_supervise_) return;
   auto status = read_status(service_.dir);
   if (!status) return;
   if (auto code = essential_death(*status, service_.now)) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../lib/status.hpp"
+#include "../lib/status_watch.hpp"
 #include "../lib/uv.hpp"
 
 namespace svkit::init {
@@ -31,8 +32,7 @@ class EssentialWatch {
  public:
   using OnDeath = std::function<void(const std::string& dir, int exit_code)>;
 
-  // Watches the service directory until supervise/ appears, then supervise/
-  // itself, where status.json is replaced on every change. Nothing polls.
+  // Watches its status (lib/status_watch.hpp). Nothing polls.
   EssentialWatch(uv_loop_t* loop, EssentialService service, OnDeath on_death);
   EssentialWatch(const EssentialWatch&) = delete;
   EssentialWatch& operator=(const EssentialWatch&) = delete;
@@ -42,12 +42,10 @@ class EssentialWatch {
  private:
   void check();
 
-  uv_loop_t* loop_;
   EssentialService service_;
   OnDeath on_death_;
-  bool on_supervise_ = false;
   bool stopped_ = false;
-  uv::DirWatch watch_;
+  StatusWatch watch_;
 };
 
 }  // namespace svkit::init

@@ -15,8 +15,13 @@ void ReadinessWait::start() {
   if (auto names = folder_names(scandir_)) {
     for (const auto& name : *names) {
       if (name.starts_with('.') || !wanted_up(scandir_ + "/" + name)) continue;
-      pending_[name];
-      watch(name);
+      const std::string dir = scandir_ + "/" + name;
+      auto [watch, added] = pending_.try_emplace(name, loop_, dir, [this, name] { check(name); });
+      if (!watch->second.ok()) {
+        spdlog::error(
+            "cannot watch {} (inotify: no instance or watch left?): CMD does not wait for it", dir);
+        pending_.erase(watch);
+      }
     }
   }
   // Watch first, then read: a change in between still wakes us.
@@ -25,26 +30,6 @@ void ReadinessWait::start() {
     check(name);
   }
   if (pending_.empty()) done_.start(0);
-}
-
-void ReadinessWait::watch(const std::string& name) {
-  const std::string dir = scandir_ + "/" + name;
-  const bool has_supervise = is_directory(dir + "/supervise");
-  // Only the status file (or supervise/ appearing): not the control FIFO's writes.
-  pending_[name] =
-      uv::DirEntryWatch(loop_, has_supervise ? dir + "/supervise" : dir,
-                        [this, name, has_supervise](const char* file) {
-                          const std::string_view entry = file ? file : "";
-                          if (has_supervise ? entry != "status.json" : entry != "supervise") return;
-                          if (!has_supervise) watch(name);  // now on supervise/
-                          check(name);
-                        });
-  if (!pending_[name].ok()) {
-    spdlog::error("cannot watch {} (inotify: no instance or watch left?): CMD does not wait for it",
-                  dir);
-    pending_.erase(name);
-    if (pending_.empty()) done_.start(0);
-  }
 }
 
 void ReadinessWait::check(const std::string& name) {

@@ -1,13 +1,14 @@
 // CMD waits for the services (SVKIT_CMD_WAIT_FOR_SERVICES_MAXTIME): every
 // service wanted up at boot must be up and ready. Each one not yet ready is
-// watched through inotify on its supervise/ folder (its service folder until
-// supervise/ exists) and read again only when it changes; nothing polls.
+// watched (lib/status_watch.hpp) and read again only when its status
+// changes; nothing polls.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <string>
 
+#include "../lib/status_watch.hpp"
 #include "../lib/uv.hpp"
 
 namespace svkit::init {
@@ -28,12 +29,11 @@ class ReadinessWait {
 
  private:
   void check(const std::string& name);
-  void watch(const std::string& name);
 
   uv_loop_t* loop_;
   std::string scandir_;
   OnReady on_ready_;
-  std::map<std::string, uv::DirEntryWatch> pending_;
+  std::map<std::string, StatusWatch> pending_;
   uv::Timer done_;  // on_ready runs from the loop, never inside start()
 };
 

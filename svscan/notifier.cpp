@@ -36,33 +36,20 @@ void DependencyNotifier::stop() {
 }
 
 // A service that does not exist yet is watched through the scandir's next
-// scan (update() then finds its folder).
+// scan (update() then finds its folder), and so is one whose watch failed.
 void DependencyNotifier::watch(const std::string& name) {
   const std::string dir = scandir_ + "/" + name;
-  const bool on_supervise = is_directory(dir + "/supervise");
-  if (!on_supervise && !is_directory(dir)) return;
-  // Only the status file (or supervise/ appearing) counts: the letters this
-  // writes land in FIFOs of the same folders, and must not wake it again.
-  uv::DirEntryWatch handle(loop_, on_supervise ? dir + "/supervise" : dir,
-                           [this, name, on_supervise](const char* file) {
-                             const std::string_view entry = file ? file : "";
-                             if (on_supervise ? entry != "status.json" : entry != "supervise")
-                               return;
-                             if (!on_supervise) watch(name);  // now on supervise/
-                             changed(name);
-                           });
-  if (!handle.ok()) {
-    watches_.erase(name);  // tried again at the next scan
-    if (!watch_failed_) {
-      watch_failed_ = true;
-      spdlog::error(
-          "cannot watch {} (inotify: no instance or watch left?): services that depend "
-          "on it start only after a later scan",
-          dir);
-    }
-    return;
+  if (!is_directory(dir)) return;
+  auto [watch, added] = watches_.try_emplace(name, loop_, dir, [this, name] { changed(name); });
+  if (watch->second.ok()) return;
+  watches_.erase(watch);
+  if (!watch_failed_) {
+    watch_failed_ = true;
+    spdlog::error(
+        "cannot watch {} (inotify: no instance or watch left?): services that depend "
+        "on it start only after a later scan",
+        dir);
   }
-  watches_[name] = Watch{.on_supervise = on_supervise, .handle = std::move(handle)};
 }
 
 void DependencyNotifier::changed(const std::string& name) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../lib/status_watch.hpp"
 #include "../lib/uv.hpp"
 
 namespace svkit::svscan {
@@ -32,11 +33,7 @@ class DependencyNotifier {
   uv_loop_t* loop_;
   std::string scandir_;
   std::map<std::string, std::vector<std::string>> dependents_;
-  struct Watch {
-    bool on_supervise = false;  // else on the service folder, until supervise/ exists
-    uv::DirEntryWatch handle;
-  };
-  std::map<std::string, Watch> watches_;
+  std::map<std::string, StatusWatch> watches_;
   bool watch_failed_ = false;  // said once
 };
 
