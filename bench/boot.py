@@ -29,7 +29,7 @@ import core  # noqa: E402  (Tracker, Fifo, Context, machine(), now_ms(), ...)
 UNSHARE = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--mount",
            "--propagation", "private"]
 RUN_SCRIPT = "#!/bin/sh\necho $$ > {fifo}\nexec sleep 100000\n"
-SVKIT_PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl", "init/svinit")
+SVKIT_PROGRAMS = ("supervise", "svscan", "svctl", "svinit")
 KINDS = ("svkit", "s6")
 SHUTDOWN_TIMEOUT = 30.0  # s: longer than svinit's default grace (5 s) + kill grace (3 s)
 

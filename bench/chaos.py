@@ -29,8 +29,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import core  # noqa: E402
 
-PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl", "init/svinit",
-            "reconcile/reconcile")
+PROGRAMS = ("supervise", "svscan", "svctl", "svinit",
+            "reconcile")
 MARK = 900000  # sleep MARK+i is service i
 
 

@@ -30,7 +30,7 @@ from collections import deque
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SVKIT_PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl")
+SVKIT_PROGRAMS = ("supervise", "svscan", "svctl")
 PEER_COMMANDS = {"s6": ("s6-svscan", "s6-supervise", "s6-svstat"), "runit": ("runsvdir", "runsv", "sv")}
 BENCHES = ("restart", "memory", "bringup", "status", "shutdown", "idle")
 # The run script of every service, for every supervisor: announce the pid
@@ -608,15 +608,18 @@ def parse_args():
 
 
 def make_workspace(build, programs, prefix, open_files, readiness=False):
-    """A fresh temp folder with private copies of svkit's `programs` (the build
-    folder may be rebuilt meanwhile), and room for `open_files` descriptors."""
+    """A fresh temp folder with a private copy of svkit's binary (the build
+    folder may be rebuilt meanwhile) and a link to it for each of `programs`,
+    as once installed, and room for `open_files` descriptors."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, open_files)), hard))
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     libexec = tmp / "libexec"
     libexec.mkdir()
+    if programs:
+        shutil.copy2(Path(build) / "svkit" / "svkit", libexec)
     for prog in programs:
-        shutil.copy2(Path(build) / prog, libexec)
+        (libexec / prog).symlink_to("svkit")
     return Context(tmp, libexec, readiness)
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import core  # noqa: E402  (Tracker, Context, supervisors(), private_kib(), machine(), ...)
 
 RUN_SCRIPT = "#!/bin/sh\nprintf x >> {count}\nexec sleep 0.1\n"
-SVKIT_PROGRAMS = ("supervise/supervise", "svscan/svscan")
+SVKIT_PROGRAMS = ("supervise", "svscan")
 KINDS = ("svkit", "s6")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SHUTDOWN_TIMEOUT = 30.0

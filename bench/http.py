@@ -50,7 +50,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, HERE)
 import core  # noqa: E402
 
-PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl", "init/svinit")
+PROGRAMS = ("supervise", "svscan", "svctl", "svinit")
 RUN_SCRIPT = "#!/bin/sh\nexec sleep 100000\n"
 PATHS = ("/metrics", "/readyz", "/readyz?verbose", "/status", "/livez")
 UP_TIMEOUT = 180.0       # s: every service (or supervisord program) up

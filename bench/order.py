@@ -43,7 +43,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import core  # noqa: E402  (Tracker, Fifo, Context, machine(), now_ms(), ...)
 
-SVKIT_PROGRAMS = ("supervise/supervise", "svscan/svscan", "svctl/svctl", "init/svinit")
+SVKIT_PROGRAMS = ("supervise", "svscan", "svctl", "svinit")
 SETUPS = {  # name -> (label, root)
     "svkit-deps-fd": ("svkit dependencies.d, notification-fd", "svinit"),
     "svkit-deps-check": ("svkit dependencies.d, ready-check {interval} ms", "svinit"),

@@ -160,7 +160,8 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="svkit-bench-reconcile-", dir=args.shm))
     ctx = core.Context(tmp, tmp / "libexec", False)
     ctx.libexec.mkdir()
-    shutil.copy2(Path(args.build) / "reconcile" / "reconcile", ctx.libexec)
+    shutil.copy2(Path(args.build) / "svkit" / "svkit", ctx.libexec)
+    (ctx.libexec / "reconcile").symlink_to("svkit")
     state_dir = tmp / "state"
     runs, problems = [], []
     try:

@@ -95,9 +95,6 @@ std::string head_of(const HttpResponse& response) {
   return out + "\r\n";
 }
 
-// libuv reads into it and calls back at once: one buffer serves every connection.
-char read_buffer[16384];
-
 }  // namespace
 
 struct HttpServer::Connection {
@@ -250,8 +247,9 @@ void HttpServer::accept() {
       kRequestDeadlineMs, 0);
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&raw->tcp),
-      [](uv_handle_t*, size_t, uv_buf_t* buf) {
-        *buf = uv_buf_init(read_buffer, sizeof read_buffer);
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        HttpServer* server = static_cast<Connection*>(h->data)->server;
+        *buf = uv_buf_init(server->read_buffer_.get(), kReadBufferBytes);
       },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
         auto* self = static_cast<Connection*>(s->data);

@@ -65,6 +65,11 @@ class HttpServer {
   std::string bound_;
   std::set<Connection*> live_;  // open connections (libuv owns their memory)
   uint64_t accepted_ = 0;
+  // libuv reads into it and calls back at once: one buffer serves every
+  // connection. (Not a global: it would sit in the .bss every process of
+  // svkit's one binary maps, next to what they use.)
+  std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
+  static constexpr size_t kReadBufferBytes = 16384;
 };
 
 }  // namespace svkit::init

@@ -30,6 +30,7 @@
 #include "../lib/console.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
+#include "../svkit/programs.hpp"
 #include "init.hpp"
 #include "stages.hpp"
 
@@ -42,7 +43,7 @@ constexpr const char* kUsage =
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int svkit::programs::svinit_main(int argc, char** argv) {
   std::vector<std::string> cmd(argv + 1, argv + argc);
   if (!cmd.empty() && cmd.front() == "--") {
     cmd.erase(cmd.begin());

@@ -5,7 +5,8 @@
 // Exit: 0 when every profile was looked at (a profile that failed says so in
 // its line and never stops the others); 2 on bad arguments; 111 when the
 // state dir cannot be read or the boot log cannot be written.
-#include <CLI/CLI.hpp>
+#include <getopt.h>
+
 #include <cstdio>
 
 #include "../lib/clock.hpp"
@@ -14,20 +15,45 @@
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
 #include "../state/slot.hpp"
+#include "../svkit/programs.hpp"
 #include "reconciler.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: reconcile [--state-dir DIR] [-s|--scandir DIR]\n"
+    "Persisted profiles -> service slots, at boot.\n"
+    "  --state-dir DIR   state dir (default $SVKIT_STATE_DIR)\n"
+    "  -s, --scandir DIR scandir (default $SVKIT_SCANDIR)\n";
+
+}  // namespace
+
+// Options by libc's getopt_long: two of them do not need CLI11's code.
+int svkit::programs::reconcile_main(int argc, char** argv) {
   const auto paths = svkit::Paths::from_environment();
   svkit::reconcile::Context ctx{paths.state_dir, paths.scandir, {}, {}};
-  CLI::App app{"reconcile: persisted profiles -> service slots, at boot", "reconcile"};
-  app.add_option("--state-dir", ctx.state_dir, "state dir (default $SVKIT_STATE_DIR)");
-  app.add_option("-s,--scandir", ctx.scandir, "scandir (default $SVKIT_SCANDIR)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "reconcile: %s\n", e.what());
+  const option options[] = {{"state-dir", required_argument, nullptr, 'd'},
+                            {"scandir", required_argument, nullptr, 's'},
+                            {"help", no_argument, nullptr, 'h'},
+                            {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  for (int opt; (opt = ::getopt_long(argc, argv, "s:h", options, nullptr)) != -1;) {
+    if (opt == 'd') {
+      ctx.state_dir = optarg;
+    } else if (opt == 's') {
+      ctx.scandir = optarg;
+    } else if (opt == 'h') {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "reconcile: unknown or incomplete option '%s' (see reconcile --help)\n",
+                   argv[optind - 1]);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "reconcile: unexpected argument '%s' (see reconcile --help)\n",
+                 argv[optind]);
     return 2;
   }
   svkit::init_logging("reconcile");

@@ -6,15 +6,15 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-# Only the five programs it runs, not the test suite.
-TARGETS="supervise/supervise svscan/svscan svctl/svctl reconcile/reconcile init/svinit" \
+# Only svkit's binary and its program links, not the test suite.
+TARGETS="svkit/svkit svkit/supervise svkit/svscan svkit/svctl svkit/reconcile svkit/svinit" \
   scripts/build.sh
 build="$(pwd)/${BUILD_DIR:-build}"
 demo="$(mktemp -d /tmp/svkit-demo-XXXXXX)"
 trap 'rm -rf "$demo"' EXIT
 mkdir -p "$demo/libexec" "$demo/cont-init.d"
-for p in supervise/supervise svscan/svscan svctl/svctl reconcile/reconcile init/svinit; do
-  ln -s "$build/$p" "$demo/libexec/"
+for p in svkit supervise svscan svctl reconcile svinit; do
+  ln -s "$build/svkit/$p" "$demo/libexec/"
 done
 export SVKIT_SCANDIR="$demo/service" SVKIT_RUNDIR="$demo/run" SVKIT_LOG_DIR="$demo/log" \
   SVKIT_STATE_DIR="$demo/state" SVKIT_LIBEXEC="$demo/libexec" \

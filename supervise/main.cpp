@@ -1,6 +1,7 @@
 // supervise DIR: keeps one service alive. See supervisor.hpp for its life cycle.
 // Exit: 0 after an exit command or SIGTERM, 1 when another supervise holds the
 // service, 2 on a usage error, 111 when the service folder cannot be used.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "../lib/files.hpp"
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
+#include "../svkit/programs.hpp"
 #include "supervisor.hpp"
 
 namespace {
@@ -27,7 +29,7 @@ std::string service_name(const std::string& dir) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int svkit::programs::supervise_main(int argc, char** argv) {
   // svscan passes --pipes: the output pipes it holds are on fds 3 to 6.
   const bool held_pipes = argc == 3 && std::string(argv[1]) == svkit::held_pipes::kOption;
   if ((argc != 2 && !held_pipes) || argv[argc - 1][0] == '\0' || argv[argc - 1][0] == '-') {
@@ -49,6 +51,9 @@ int main(int argc, char** argv) {
       code = failure->kind == svkit::supervise::Supervisor::OpenError::already_supervised ? 1 : 111;
     } else {
       supervisor.begin();
+      // Starting up (the config, the first status, the first spawn) leaves
+      // freed heap behind; one supervise per service makes every page count.
+      ::malloc_trim(0);
       while (!supervisor.finished()) uv_run(loop, UV_RUN_DEFAULT);
     }
   }

@@ -3,13 +3,14 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdio>
+#include "cli.hpp"
 
 #include "../lib/control.hpp"
 #include "../lib/files.hpp"
 #include "../lib/paths.hpp"
+#include "../svkit/programs.hpp"
 #include "commands.hpp"
 #include "logs.hpp"
 
@@ -69,7 +70,7 @@ std::optional<std::optional<int64_t>> parse_timeout(const std::string& text) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int svkit::programs::svctl_main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   const auto paths = svkit::Paths::from_environment();
   Context ctx{paths.scandir, paths.rundir, paths.state_dir, paths.log_dir};
@@ -200,7 +201,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return svkit::exit_with_help(app, e);
   } catch (const CLI::ParseError& e) {
     const std::string word = command_word(argc, argv);
     const auto commands = app.get_subcommands({});

@@ -1,27 +1,61 @@
 // svscan [--rescan-ms MS] [SCANDIR]: supervises every service of a scandir.
 #include <signal.h>
 
-#include <CLI/CLI.hpp>
+#include <getopt.h>
+
+#include <charconv>
+#include <cstdio>
+#include <string_view>
 
 #include "../lib/log.hpp"
 #include "../lib/paths.hpp"
+#include "../svkit/programs.hpp"
 #include "scanner.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: svscan [--rescan-ms MS] [SCANDIR]\n"
+    "One supervise per service directory of SCANDIR (default $SVKIT_SCANDIR or /run/service).\n"
+    "  --rescan-ms MS  also rescan on this period (0, the default: only on events)\n";
+
+bool whole_number(std::string_view text, uint64_t& value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+}  // namespace
+
+// Options by libc's getopt_long, not CLI11: svscan lives as long as the
+// container, and CLI11's code would stay in its private memory.
+int svkit::programs::svscan_main(int argc, char** argv) {
   const auto paths = svkit::Paths::from_environment();
   std::string scandir = paths.scandir;
   uint64_t rescan_ms = 0;
-  CLI::App app{"svscan: one supervise per service directory of SCANDIR", "svscan"};
-  app.add_option("scandir", scandir, "scandir (default $SVKIT_SCANDIR or /run/service)");
-  app.add_option("--rescan-ms", rescan_ms, "also rescan on this period (0: only on events)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "svscan: %s\n", e.what());
+  const option options[] = {{"rescan-ms", required_argument, nullptr, 'r'},
+                            {"help", no_argument, nullptr, 'h'},
+                            {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  for (int opt; (opt = ::getopt_long(argc, argv, "h", options, nullptr)) != -1;) {
+    if (opt == 'h') {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (opt == 'r' && whole_number(optarg, rescan_ms)) continue;
+    if (opt == 'r') {
+      std::fprintf(stderr, "svscan: --rescan-ms: '%s' is not a number of milliseconds\n", optarg);
+    } else {
+      std::fprintf(stderr, "svscan: unknown or incomplete option '%s' (see svscan --help)\n",
+                   argv[optind - 1]);
+    }
     return 2;
   }
+  if (argc - optind > 1) {
+    std::fprintf(stderr,
+                 "svscan: one SCANDIR at most (usage: svscan [--rescan-ms MS] [SCANDIR])\n");
+    return 2;
+  }
+  if (optind < argc) scandir = argv[optind];
   svkit::init_logging("svscan");
   ::signal(SIGPIPE, SIG_IGN);
 

@@ -262,7 +262,9 @@ TEST(S6Overlay, AV3TreeBootsInDependencyOrderWithItsLoggerPipeline) {
         {"dependencies.d/init-db", ""}});
   s6rc(sb, "web",
        {{"type", "longrun\n"},
-        {"run", "#!/bin/sh\necho web >> " + order + "\necho web says hello\nexec sleep 100000\n"},
+        {"run", "#!/bin/sh\necho web >> " + order +
+                    "\necho web says hello\necho >&3\nexec sleep 100000\n"},
+        {"notification-fd", "3\n"},  // ready once its line is in `order`: late comes after
         {"producer-for", "web-log\n"},
         {"dependencies.d/base", ""},
         {"dependencies.d/db", ""}});

@@ -607,6 +607,51 @@ TEST(BadInput, SvscanOnAMissingScandirSaysSoOnce) {
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
 }
 
+TEST(BadInput, SvscanAndReconcileArgumentsAreOneLineAndExit2) {
+  Sandbox sb;
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {program_path("svscan"), "--bogus"},
+           {program_path("svscan"), "--rescan-ms", "soon"},
+           {program_path("svscan"), "--rescan-ms"},
+           {program_path("svscan"), sb.scandir(), sb.path("second")},
+           {program_path("reconcile"), "--scandir"},
+           {program_path("reconcile"), "extra"}}) {
+    auto result = sb.run(argv);
+    EXPECT_EQ(result.exit_code, 2) << argv[1];
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+  auto help = sb.run({program_path("svscan"), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--rescan-ms MS"), std::string::npos) << help.out;
+}
+
+// Every program is one binary, picked by the name it runs as or by its first
+// argument; any other name is one line and exit 2.
+TEST(MultiCall, TheBinaryRunsTheProgramNamedByItsLinkOrItsFirstArgument) {
+  Sandbox sb;
+  sb.add_service("svc", kLongRunning);
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const std::string binary = std::filesystem::canonical(program_path("svctl")).string();
+  ASSERT_EQ(std::filesystem::path(binary).filename(), "svkit");
+  auto stat = sb.run({binary, "svctl", "stat", "svc"});
+  EXPECT_EQ(stat.exit_code, 0) << stat.err;
+  EXPECT_NE(stat.out.find("svc: up"), std::string::npos) << stat.out;
+  const std::string renamed = sb.path("ctl");
+  std::filesystem::create_symlink(binary, renamed);
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {binary}, {binary, "frobnicate", "stat"}, {renamed, "stat"}}) {
+    auto result = sb.run(argv);
+    EXPECT_EQ(result.exit_code, 2) << argv.back();
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_NE(result.err.find("supervise, svscan, svctl, svinit, reconcile"), std::string::npos)
+        << result.err;
+  }
+  // The supervise svscan started runs as "supervise" (what ps shows).
+  const auto lock = read_text(sb.service_dir("svc") + "/supervise/lock");
+  EXPECT_EQ(read_text("/proc/" + lock.substr(0, lock.find('\n')) + "/comm"), "supervise\n");
+}
+
 TEST(Svscan, PicksUpNewServicesAndStopsRemovedOnes) {
   Sandbox sb;
   sb.add_service("first", kLongRunning);
