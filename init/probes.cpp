@@ -32,7 +32,6 @@ const std::vector<ServiceView>& StatusCache::refresh() {
   UniqueFd scandir_fd(::open(scandir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   for (auto& name : *names) {
     if (name.starts_with('.')) continue;
-    const std::string dir = scandir_ + "/" + name;
     ServiceView view{.name = name};
     struct stat st {};
     if (is_supervised_at(scandir_fd.get(), name) &&
@@ -41,7 +40,7 @@ const std::vector<ServiceView>& StatusCache::refresh() {
       if (auto old = entries_.find(name); old != entries_.end()) entry = std::move(old->second);
       const int64_t mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
       if (!entry.status || entry.inode != st.st_ino || entry.mtime_ns != mtime_ns) {
-        auto read = read_status(dir);
+        auto read = read_status_at(scandir_fd.get(), name);
         entry = {.inode = st.st_ino,
                  .mtime_ns = mtime_ns,
                  .status = read ? std::optional<Status>(std::move(*read)) : std::nullopt};

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <chrono>
 #include <cstdio>
 
 namespace svkit {
@@ -19,18 +20,23 @@ int64_t monotonic_ms() {
   return read_clock(CLOCK_MONOTONIC);
 }
 
+// UTC by the calendar of <chrono>, not gmtime_r: glibc's first gmtime_r
+// reads /etc/localtime, in every supervise, for a time zone UTC does not need.
 std::string rfc3339(int64_t epoch_ms, bool with_millis) {
-  time_t secs = static_cast<time_t>(epoch_ms / 1000);
-  tm utc{};
-  ::gmtime_r(&secs, &utc);
+  using namespace std::chrono;
+  const sys_time<milliseconds> at{milliseconds{epoch_ms}};
+  const sys_days day = floor<days>(at);
+  const year_month_day date{day};
+  const hh_mm_ss time{floor<milliseconds>(at - day)};
   char buf[80];
+  const int y = int(date.year()), mo = int(unsigned(date.month())), d = int(unsigned(date.day()));
+  const int h = int(time.hours().count()), mi = int(time.minutes().count()),
+            s = int(time.seconds().count());
   if (with_millis) {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<int>(epoch_ms % 1000));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s,
+                  int(time.subseconds().count()));
   } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
   }
   return buf;
 }

@@ -17,6 +17,11 @@ namespace svkit {
 namespace fs = std::filesystem;
 
 Error errno_error(const std::string& what, int errnum) {
+#if defined(__GLIBC__)
+  // The English text without strerror's message-catalogue lookup: an absent
+  // optional file is an error value on hot paths (a supervise's every exit).
+  if (const char* text = ::strerrordesc_np(errnum)) return Error{what + ": " + text, errnum};
+#endif
   return Error{what + ": " + std::strerror(errnum), errnum};
 }
 
@@ -45,6 +50,25 @@ bool write_all(int fd, std::string_view data) {
 }
 
 }  // namespace
+
+Result<std::string> read_small_file_at(int dirfd, const std::string& path, size_t cap) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return errno_error(path);
+  char first[4096];
+  std::string out;
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), first, sizeof first);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error(path);
+    out.append(first, size_t(n));
+    if (out.size() > cap) {
+      return Error{path + ": larger than " + std::to_string(cap) + " bytes; not read", EFBIG};
+    }
+    // A short read of a regular file is its end (tmpfs and local disks give
+    // what they have); a full buffer may have more.
+    if (n < ssize_t(sizeof first)) return out;
+  }
+}
 
 Result<std::string> read_small_file(const std::string& path, size_t cap) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer.

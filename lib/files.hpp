@@ -20,6 +20,10 @@ constexpr size_t kRecordFileCap = 64 * 1024;
 // The whole file, when it is a regular file of at most `cap` bytes. A missing
 // file is an Error with errnum ENOENT.
 Result<std::string> read_small_file(const std::string& path, size_t cap);
+// The same, relative to a folder's fd, in three system calls (open, read,
+// close) for a file under 4 KiB: no fstat. A FIFO or a device gives an
+// error or at most `cap` bytes, never a wait (O_NONBLOCK).
+Result<std::string> read_small_file_at(int dirfd, const std::string& path, size_t cap);
 
 enum class Durability { runtime, durable };
 

@@ -74,6 +74,13 @@ Result<Status> parse_status(const std::string& text, const std::string& path) {
   }
 }
 
+Result<Status> read_status_at(int scandir_fd, const std::string& service_dir) {
+  const std::string path = status_path(service_dir);
+  auto text = read_small_file_at(scandir_fd, path, kRecordFileCap);
+  if (!text) return text.error();
+  return parse_status(*text, path);
+}
+
 Result<Status> read_status(const std::string& service_dir) {
   const std::string path = status_path(service_dir);
   auto text = read_small_file(path, kRecordFileCap);

@@ -161,6 +161,8 @@ bool is_oneshot(const std::string& service_dir);
 
 std::string status_path(const std::string& service_dir);
 Result<Status> read_status(const std::string& service_dir);
+// The same for `service_dir` relative to a scandir's fd (svctl stat, /status).
+Result<Status> read_status_at(int scandir_fd, const std::string& service_dir);
 Result<Status> parse_status(const std::string& text, const std::string& path);
 
 }  // namespace svkit

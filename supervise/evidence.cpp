@@ -84,27 +84,26 @@ std::string render(const EvidenceReport& r) {
 
 }  // namespace
 
-Result<std::string> write_evidence(const std::string& folder, const EvidenceReport& report,
-                                   uint64_t keep) {
+Result<WrittenEvidence> write_evidence(const std::string& folder, const EvidenceReport& report,
+                                       uint64_t keep) {
   if (auto failure = make_dirs(folder, 0750)) return *failure;
   const std::string path =
       folder + "/" + compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
   // Room first, so the folder never holds more than `keep`.
   keep_newest(folder, std::max<uint64_t>(keep, 1) - 1);
-  // Renamed into place, so a reader never sees half a file; one fdatasync
-  // and no folder fsync (evidence is never replaced, and this is on the
-  // restart path).
+  // Renamed into place, so a reader never sees half a file; no folder fsync
+  // (evidence is never replaced, and this is on the restart path).
   const std::string tmp = path + ".tmp";
   // Owner and group only: the output may hold secrets.
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
   const std::string text = render(report);
   if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
-      ::fdatasync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
     Error error = errno_error("cannot write " + path);
     ::unlink(tmp.c_str());
     return error;
   }
-  return path;
+  return WrittenEvidence{path, std::move(fd)};
 }
 
 }  // namespace svkit::supervise

@@ -1,7 +1,9 @@
 // Evidence before every restart no operator asked for: the last output of the
 // service (kept in memory, so it survives log rotation), why it died, and the
-// last health check's output, fsynced to LOG_DIR/NAME/evidence/ before the
-// next instance starts.
+// last health check's output, written to LOG_DIR/NAME/evidence/ before the
+// next instance starts (complete and renamed into place: any reader, and any
+// crash short of the kernel's, finds it), and fdatasynced right after that
+// start, so that the disk's latency is not added to every restart.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +14,7 @@
 #include <string_view>
 
 #include "../lib/error.hpp"
+#include "../lib/fd.hpp"
 #include "../lib/status.hpp"
 
 namespace svkit::supervise {
@@ -44,9 +47,14 @@ struct EvidenceReport {
   std::string output{};
 };
 
-// Writes and fsyncs the report, keeping only the newest `keep` files.
-// Returns the file's path.
-Result<std::string> write_evidence(const std::string& folder, const EvidenceReport& report,
-                                   uint64_t keep);
+struct WrittenEvidence {
+  std::string path;
+  UniqueFd unsynced;  // fdatasync it, then drop it
+};
+
+// Writes the report (renamed into place), keeping only the newest `keep`
+// files. The caller syncs it.
+Result<WrittenEvidence> write_evidence(const std::string& folder, const EvidenceReport& report,
+                                       uint64_t keep);
 
 }  // namespace svkit::supervise

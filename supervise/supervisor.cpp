@@ -393,6 +393,17 @@ void Supervisor::run_queue() {
   }
   handling_ = false;
   if (dirty_ && !finished_) write_status();
+  if (unsynced_evidence_) sync_evidence();
+}
+
+// The evidence of a death reaches the disk once what follows it (a restart)
+// has begun and the status says so.
+void Supervisor::sync_evidence() {
+  const bool synced = ::fdatasync(unsynced_evidence_.get()) == 0;
+  unsynced_evidence_.reset();
+  if (synced) return;
+  report_error(errno_error("cannot sync " + status_.evidence).line);
+  if (dirty_ && !finished_) write_status();
 }
 
 // ---- cells: intent -----------------------------------------------------------
@@ -898,7 +909,8 @@ void Supervisor::leave_evidence(const std::string& slug, const std::string& reas
   if (!written) {
     report_error("cannot write evidence: " + written.error().line);
   } else {
-    status_.evidence = *written;
+    status_.evidence = written->path;
+    unsynced_evidence_ = std::move(written->unsynced);
     publish();
   }
 }
@@ -923,13 +935,18 @@ void Supervisor::write_status() {
   dirty_ = false;
   status_.errors = config_errors_;
   status_.errors.insert(status_.errors.end(), runtime_errors_.begin(), runtime_errors_.end());
-  const std::string text = json_line(status_);
+  std::string text = json_line(status_);
+  // A change of inner state that shows nothing new (an exit's stop while up)
+  // costs no file.
+  if (text == written_status_ && !status_write_failing_) return;
   auto failure = write_file_atomic(status_path(dir_), text, Durability::runtime);
   if (!failure) {
     if (status_write_failing_) spdlog::info("status written again");
     status_write_failing_ = false;
+    written_status_ = std::move(text);
     return;
   }
+  written_status_.clear();
   // A removed service directory is svscan's to act on, not an error.
   if (!is_directory(dir_)) return;
   if (!status_write_failing_) spdlog::error("{}", failure->line);

@@ -308,11 +308,12 @@ int stat(const Context& ctx, const std::vector<std::string>& names, bool json) {
   int code = exit_code::kOk;
   nlohmann::json array = nlohmann::json::array();
   std::string text;
+  // Paths relative to the scandir: a listing walks a thousand services' paths.
+  const UniqueFd scandir(::open(ctx.scandir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   for (const auto& name : targets) {
-    const std::string dir = service_dir(ctx, name);
     std::optional<Status> status;
-    if (is_supervised(dir)) {
-      if (auto read = read_status(dir)) status = std::move(*read);
+    if (scandir && is_supervised_at(scandir.get(), name)) {
+      if (auto read = read_status_at(scandir.get(), name)) status = std::move(*read);
     }
     if (!status) {
       if (!listing) code = worse(code, exit_code::kNotSupervised);
