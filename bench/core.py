@@ -31,7 +31,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SVKIT_PROGRAMS = ("supervise", "svscan", "svctl")
-PEER_COMMANDS = {"s6": ("s6-svscan", "s6-supervise", "s6-svstat"), "runit": ("runsvdir", "runsv", "sv")}
+PEER_COMMANDS = {"s6": ("s6-svscan", "s6-supervise", "s6-svstat"), "runit": ("runsvdir", "runsv", "sv"),
+                 "supervisord": ("supervisord", "supervisorctl")}
+PEER_PACKAGES = {"s6": "s6", "runit": "runit", "supervisord": "supervisor"}
+SUPERVISORS = ("svkit", "s6", "runit", "supervisord")
 BENCHES = ("restart", "memory", "bringup", "status", "shutdown", "idle")
 # The run script of every service, for every supervisor: announce the pid
 # (which `exec` keeps) on the instance's FIFO, then idle. With --readiness the
@@ -64,6 +67,7 @@ class Supervisor:
     extra_files: dict = dataclasses.field(default_factory=dict)
     readiness: bool = False    # understands the s6 notification-fd file
     alt_stop: int = 0          # a second stop signal, measured when SIGTERM leaves services up
+    configure: callable = None  # (instance) -> None: writes the scan root's config (supervisord)
 
 
 def supervisors(libexec):
@@ -80,7 +84,32 @@ def supervisors(libexec):
             "runit", lambda d, n: [which("runsvdir"), d], "runsv",
             lambda d, names: [[which("sv"), "status"] + [f"{d}/{x}" for x in names]],
             alt_stop=signal.SIGHUP),  # runsvdir(8): HUP = TERM to every runsv, then exit
+        # One Python process for every program: no per-service supervisor, so its
+        # memory per service is its private memory divided by the services.
+        "supervisord": Supervisor(
+            "supervisord", lambda d, n: [which("supervisord"), "-c", f"{d}/../supervisord.conf"], None,
+            lambda d, names: [[which("supervisorctl"), "-c", f"{d}/../supervisord.conf", "status"]],
+            configure=write_supervisord_conf),
     }
+
+
+def write_supervisord_conf(inst):
+    """Every service folder as a program: restarted at once (startsecs=0, so no
+    backoff), TERM to stop, output discarded (the others' output goes nowhere either)."""
+    d = inst.dir
+    conf = ["[supervisord]", "nodaemon=true", "loglevel=warn", f"logfile={d}/supervisord.log",
+            f"pidfile={d}/supervisord.pid", f"childlogdir={d}", f"minfds={4 * inst.n + 256}",
+            "minprocs=200", "",
+            "[unix_http_server]", f"file={d}/supervisor.sock", "",
+            "[supervisorctl]", f"serverurl=unix://{d}/supervisor.sock", "",
+            "[rpcinterface:supervisor]",
+            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", ""]
+    for name in inst.names:
+        conf += [f"[program:{name}]", f"command={inst.scandir / name / 'run'}",
+                 f"directory={inst.scandir / name}", "autorestart=true", "startsecs=0",
+                 "startretries=1000000", "stopsignal=TERM", "stopwaitsecs=10",
+                 "stdout_logfile=NONE", "stderr_logfile=NONE", ""]
+    (d / "supervisord.conf").write_text("\n".join(conf))
 
 
 # ---------------------------------------------------------------- processes
@@ -253,6 +282,8 @@ class Instance:
             extra["notification-fd"] = "3"
         for name in self.names:
             make_service(self.scandir / name, self.dir / "up.fifo", extra)
+        if sup.configure:
+            sup.configure(self)
         # A scandir prepared ahead of boot, as in real life: runsvdir defers its first scan by
         # about a second when the scandir was modified within the current second.
         past = time.time() - 60
@@ -282,6 +313,9 @@ class Instance:
         return pids
 
     def supervisor_pids(self):
+        """The per-service supervisors; the scan root itself when it supervises every service."""
+        if self.sup.per_service is None:
+            return [self.proc.pid]
         return children(self.proc.pid, self.sup.per_service)
 
     def stop(self):
@@ -395,6 +429,9 @@ def bench_memory(ctx, sup, args):
         time.sleep(SETTLE)
         subprocess.run(["sync"], check=False)
         pids = inst.supervisor_pids()
+        if sup.per_service is None:  # one process for all: its share per service
+            whole = private_kib(inst.proc.pid)
+            return {"memory": whole / inst.n, "memory_scanner": whole}
         if len(pids) != inst.n:
             return {"memory": f"{len(pids)} {sup.per_service} for {inst.n} services"}
         return {"memory": statistics.mean(private_kib(p) for p in pids),
@@ -505,7 +542,7 @@ def bench_idle(ctx, sups, args):
 FIGURES = [  # key, bench, label, unit
     ("restart_median", "restart", "restart after SIGKILL, median", "ms"),
     ("restart_p90", "restart", "restart after SIGKILL, p90", "ms"),
-    ("memory", "memory", "private memory per supervisor ({services_memory} up)", "KiB"),
+    ("memory", "memory", "private memory per service's supervisor ({services_memory} up)", "KiB"),
     ("memory_scanner", "memory", "private memory of the scan root ({services_memory} up)", "KiB"),
     ("bringup", "bringup", "bring-up of {services_scale} services", "ms"),
     ("status", "status", "status query over {services_scale} services", "ms"),
@@ -552,7 +589,7 @@ def machine():
             return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
         except OSError:
             return "?"
-    versions = cmd("dpkg-query", "-W", "-f=${Package} ${Version}  ", "s6", "runit")
+    versions = cmd("dpkg-query", "-W", "-f=${Package} ${Version}  ", "s6", "runit", "supervisor")
     return (f"machine: nproc {os.cpu_count()}, kernel {cmd('uname', '-r')}, {platform.machine()}, "
             f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')}\n"
             f"peers: {versions}\nsvkit: {cmd('git', '-C', str(REPO), 'describe', '--always', '--dirty')}"
@@ -590,7 +627,7 @@ def parse_args():
     ap.add_argument("--idle-seconds", type=float, default=60.0, help="seconds of idleness for the ctx switch count")
     ap.add_argument("--repeats", type=int, default=5, help="repetitions of the status query (median)")
     ap.add_argument("--only", default=",".join(BENCHES), help=f"comma list of {','.join(BENCHES)}")
-    ap.add_argument("--supervisors", default="svkit,s6,runit", help="comma list of svkit,s6,runit")
+    ap.add_argument("--supervisors", default=",".join(SUPERVISORS), help=f"comma list of {','.join(SUPERVISORS)}")
     ap.add_argument("--readiness", action="store_true",
                     help="services report readiness on notification-fd where supported (svkit, s6)")
     ap.add_argument("--build", default=str(REPO / "build"), help="meson build folder holding svkit's programs")
@@ -603,7 +640,7 @@ def parse_args():
         if b not in BENCHES:
             ap.error(f"unknown bench {b!r}")
     for s in args.supervisors:
-        if s not in ("svkit", "s6", "runit"):
+        if s not in SUPERVISORS:
             ap.error(f"unknown supervisor {s!r}")
     return args
 
@@ -638,11 +675,12 @@ def install_peers(wanted, names):
     missing = [n for n in names
                if n in wanted and not all(shutil.which(c) for c in PEER_COMMANDS[n])]
     if missing:
-        subprocess.run([str(REPO / "scripts/install-deps.sh"), *missing], check=True)
+        subprocess.run([str(REPO / "scripts/install-deps.sh"), *(PEER_PACKAGES[n] for n in missing)],
+                       check=True)
 
 
 def prepare(args):
-    install_peers(args.supervisors, ("s6", "runit"))
+    install_peers(args.supervisors, ("s6", "runit", "supervisord"))
     programs = SVKIT_PROGRAMS if "svkit" in args.supervisors else ()
     return make_workspace(args.build, programs, "svkit-bench-", 4 * args.services_scale + 256,
                           args.readiness)

@@ -2,8 +2,11 @@
 // (a FIFO, owner-only). Letters follow s6-svc where s6 has one.
 #pragma once
 
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace svkit {
 
@@ -49,5 +52,20 @@ bool is_supervised(const std::string& service_dir);
 // The same for `service_dir` relative to the folder `dirfd` (AT_FDCWD: as is):
 // a caller that checks a thousand services saves their path walks.
 bool is_supervised_at(int dirfd, const std::string& service_dir);
+
+// The files locked with flock for writing, by device and inode, from one read
+// of /proc/locks. Every supervise holds its lock (and says which file it is in
+// its status), so a listing of many services learns which of them live
+// without opening each one's FIFO. A lock not listed proves nothing (a
+// supervise in a pid namespace that is not ours is hidden): ask the FIFO.
+class HeldLocks {
+ public:
+  // Nullopt when /proc/locks cannot be read.
+  static std::optional<HeldLocks> read();
+  bool held(uint64_t device, uint64_t inode) const;
+
+ private:
+  std::set<std::pair<uint64_t, uint64_t>> files_;  // device and inode
+};
 
 }  // namespace svkit

@@ -113,6 +113,8 @@ struct Status {
   nlohmann::json halt_intent{};  // when halted: the service's halt-intent file (an object)
   std::string evidence{};        // the newest evidence file
   uint64_t console_dropped = 0;  // output lines not copied to a console that could not keep up
+  uint64_t lock_device = 0;      // supervise/lock's st_dev and st_ino: HeldLocks
+  uint64_t lock_inode = 0;
   std::vector<std::string> errors{};
   bool operator==(const Status&) const = default;
 };
@@ -120,7 +122,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, name, state, pid, pid_st
                                                 ready_since_ms, want, normally, want_by, last_exit,
                                                 restarts, next_start_ms, delay_ms, reason, health,
                                                 health_failures, halt_name, halt_intent, evidence,
-                                                console_dropped, errors)
+                                                console_dropped, lock_device, lock_inode, errors)
 
 // supervise/reaped: the wait status of a run whose supervise had died, left
 // by svscan (the subreaper that reaped it) for the supervise that adopted it.

@@ -224,6 +224,11 @@ std::optional<S::OpenFailure> Supervisor::open() {
     }
     return other(errno_error("cannot lock " + folder + "/lock").line);
   }
+  struct stat lock_file {};
+  if (::fstat(lock_fd_.get(), &lock_file) == 0) {
+    status_.lock_device = lock_file.st_dev;
+    status_.lock_inode = lock_file.st_ino;
+  }
   // Who holds the lock, for an svscan that has to take this supervise back.
   const std::string own_pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock_fd_.get(), 0) != 0 ||

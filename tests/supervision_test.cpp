@@ -791,6 +791,35 @@ TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
   }
 }
 
+// A listing of many services learns which supervise processes live from one
+// read of /proc/locks. A supervise killed while svscan is gone (so none comes
+// back) leaves a status that still says up: the listing says not supervised.
+TEST(Svscan, AListingOfManyTellsADeadSuperviseFromItsStaleStatus) {
+  Sandbox sb;
+  for (int i = 0; i < 20; ++i) sb.add_service("s" + std::to_string(i), kLongRunning);
+  sb.start_svscan();
+  for (int i = 0; i < 20; ++i) sb.wait("up", "s" + std::to_string(i));
+  ASSERT_EQ(::kill(sb.svscan_pid(), SIGKILL), 0);
+  ASSERT_EQ(sb.stop_svscan(), 128 + SIGKILL);
+  const pid_t supervise = std::stoi(read_text(sb.service_dir("s7") + "/supervise/lock"));
+  ASSERT_EQ(::kill(supervise, SIGKILL), 0);
+  eventually([&] { return !process_alive(supervise); }, "s7's supervise to die");
+  ASSERT_EQ(sb.status("s7")->state, RunState::up) << "the stale status this test is about";
+  // Its run, orphaned to PID 1 with no svscan to adopt it, is this test's to end.
+  const pid_t run = sb.status("s7")->pid;
+  ASSERT_EQ(::kill(run, SIGKILL), 0);
+  eventually([&] { return !process_alive(run); }, "s7's orphaned run to die");
+  auto listing = sb.svctl({"stat"});
+  EXPECT_EQ(listing.exit_code, 0) << listing.err;
+  EXPECT_NE(listing.out.find("s7: not supervised\n"), std::string::npos) << listing.out;
+  size_t up = 0;
+  for (size_t at = 0; (at = listing.out.find(": up (pid ", at)) != std::string::npos; ++at) ++up;
+  EXPECT_EQ(up, 19u) << listing.out;
+  // A new svscan takes the others back and starts s7's anew (and stops them all at the end).
+  sb.start_svscan();
+  sb.wait("up", "s7");
+}
+
 TEST(Svscan, TwoHundredServicesComeFullyUpAndFullyDown) {
   Sandbox sb;
   std::vector<std::string> names;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include <filesystem>
 
 #include "../lib/clock.hpp"
+#include "../lib/control.hpp"
+#include "../lib/fd.hpp"
 #include "../lib/files.hpp"
 #include "../lib/proc.hpp"
 #include "../lib/spawn.hpp"
@@ -79,6 +82,25 @@ TEST(ConfigParsers, BadFilesKeepDefaultsAndSayWhich) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_NE(errors[0].find("down-signal: \"NOPE\""), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("timeout-kill: \"soon\""), std::string::npos) << errors[1];
+}
+
+TEST(HeldLocks, AFlockForWritingIsListedUntilItIsReleased) {
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("held-locks-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  UniqueFd fd(::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  ASSERT_TRUE(fd);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd.get(), &st), 0);
+  ASSERT_EQ(::flock(fd.get(), LOCK_EX), 0);
+  auto locks = HeldLocks::read();
+  ASSERT_TRUE(locks) << "/proc/locks unreadable";
+  EXPECT_TRUE(locks->held(st.st_dev, st.st_ino));
+  EXPECT_FALSE(locks->held(st.st_dev + 1, st.st_ino));
+  EXPECT_FALSE(locks->held(st.st_dev, 0));
+  ASSERT_EQ(::flock(fd.get(), LOCK_UN), 0);
+  EXPECT_FALSE(HeldLocks::read()->held(st.st_dev, st.st_ino));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Signals, EverySignalHasANameThatParsesBack) {
