@@ -397,6 +397,7 @@ void Supervisor::run_queue() {
     (this->*kTransitions[size_t(state_)][size_t(event)])(data);
   }
   handling_ = false;
+  if (evidence_snapshot_) write_evidence_snapshot();
   if (dirty_ && !finished_) write_status();
   if (unsynced_evidence_) sync_evidence();
 }
@@ -894,30 +895,38 @@ void Supervisor::conclude(const Death& death) {
   post(event_of(verdict.kind), {.verdict = verdict});
 }
 
+// The evidence is a snapshot taken now, before anything restarts; the file is
+// written at the end of this turn of events, once a restart has been spawned.
 void Supervisor::leave_evidence(const std::string& slug, const std::string& reason,
                                 const std::string& next, pid_t pid,
                                 const std::optional<ExitInfo>& exit) {
+  if (evidence_snapshot_) write_evidence_snapshot();
   const int64_t now = now_ms();
-  auto written = write_evidence(log_dir_ + "/" + name_ + "/evidence",
-                                {.service = name_,
-                                 .reason_slug = slug,
-                                 .reason = reason,
-                                 .next = next,
-                                 .pid = pid,
-                                 .started_ms = pid > 0 ? started_wall_ms_ : now,
-                                 .ended_ms = exit ? exit->at_ms : now,
-                                 .restarts = status_.restarts,
-                                 .exit = exit,
-                                 .health_output = health_->last_output(),
-                                 .output = recent_output_.contents()},
+  evidence_snapshot_ = EvidenceReport{.service = name_,
+                                      .reason_slug = slug,
+                                      .reason = reason,
+                                      .next = next,
+                                      .pid = pid,
+                                      .started_ms = pid > 0 ? started_wall_ms_ : now,
+                                      .ended_ms = exit ? exit->at_ms : now,
+                                      .restarts = status_.restarts,
+                                      .exit = exit,
+                                      .health_output = health_->last_output(),
+                                      .output = recent_output_.contents()};
+}
+
+void Supervisor::write_evidence_snapshot() {
+  auto written = write_evidence(log_dir_ + "/" + name_ + "/evidence", *evidence_snapshot_,
                                 config_.evidence_keep);
+  evidence_snapshot_.reset();
   if (!written) {
     report_error("cannot write evidence: " + written.error().line);
-  } else {
-    status_.evidence = written->path;
-    unsynced_evidence_ = std::move(written->unsynced);
-    publish();
+    return;
   }
+  if (unsynced_evidence_) sync_evidence();
+  status_.evidence = written->path;
+  unsynced_evidence_ = std::move(written->unsynced);
+  publish();
 }
 
 void Supervisor::enter(State state, RunState shown) {

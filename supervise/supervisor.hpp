@@ -202,6 +202,7 @@ class Supervisor {
   void read_output();
   void watch_console();
   UniqueFd open_console();
+  void write_evidence_snapshot();
   void sync_evidence();
   void on_ready_readable();
   void report_unknown_control_bytes();
@@ -241,9 +242,10 @@ class Supervisor {
   Pipe stdout_, stderr_;
   UniqueFd ready_read_;
   UniqueFd console_fd_;
-  std::string written_status_;     // the text last written to status.json
-  UniqueFd unsynced_evidence_;     // written before a restart, synced after it
-  bool console_reopened_ = false;  // our own open file description: pollable
+  std::string written_status_;                       // the text last written to status.json
+  std::optional<EvidenceReport> evidence_snapshot_;  // taken before a restart, written after
+  UniqueFd unsynced_evidence_;                       // written, not yet on disk
+  bool console_reopened_ = false;                    // our own open file description: pollable
   std::unique_ptr<ServiceOutput> output_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<AdoptedRun> adopted_;
