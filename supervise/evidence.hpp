@@ -1,9 +1,9 @@
 // Evidence before every restart no operator asked for: the last output of the
 // service (kept in memory, so it survives log rotation), why it died, and the
-// last health check's output, written to LOG_DIR/NAME/evidence/ before the
-// next instance starts (complete and renamed into place: any reader, and any
-// crash short of the kernel's, finds it), and fdatasynced right after that
-// start, so that the disk's latency is not added to every restart.
+// last health check's output, taken before the next instance starts and
+// written to LOG_DIR/NAME/evidence/ right after it is spawned (renamed into
+// place), then fdatasynced: the file system's and the disk's latency are not
+// added to every restart.
 #pragma once
 
 #include <sys/types.h>
