@@ -56,8 +56,12 @@ UniqueFd reopen_pipe_end(pid_t pid, int fd, int flags) {
 Pipe reopen_pipe(pid_t pid, int fd) {
   Pipe pipe{reopen_pipe_end(pid, fd, O_RDONLY), reopen_pipe_end(pid, fd, O_WRONLY)};
   if (!pipe.read || !pipe.write) return {};
-  // The write end a service inherits must block, as a pipe's does.
-  ::fcntl(pipe.write.get(), F_SETFL, ::fcntl(pipe.write.get(), F_GETFL) & ~O_NONBLOCK);
+  // Both ends block, as a new pipe's do: the write end is a service's output,
+  // the read end a logger's stdin (a `cat` restarted on a non-blocking stdin
+  // dies of EAGAIN). A supervise makes its own read ends non-blocking.
+  for (int end : {pipe.read.get(), pipe.write.get()}) {
+    ::fcntl(end, F_SETFL, ::fcntl(end, F_GETFL) & ~O_NONBLOCK);
+  }
   return pipe;
 }
 

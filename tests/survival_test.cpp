@@ -153,6 +153,15 @@ TEST(Adoption, AKilledSvscanIsRestartedAndTakesItsSupervisorsBack) {
       "a new supervise for logged/log", [&] { return read_text(err); });
   tick(logged_fifo, "through");
   wait_for_log_line(sb, "logged/log", "tick through");
+  // The logger itself restarts now: its stdin is the pipe the new svscan
+  // reopened, which must block as a pipe does (a non-blocking one made the new
+  // `cat` die of EAGAIN as soon as the pipe was empty).
+  const pid_t cat = sb.status("logged/log")->pid;
+  ASSERT_EQ(::kill(cat, SIGKILL), 0);
+  sb.wait_new_pid("logged/log", cat);
+  tick(logged_fifo, "after the logger's restart");
+  wait_for_log_line(sb, "logged/log", "tick after the logger's restart");
+  EXPECT_EQ(sb.status("logged/log")->restarts, 1u) << "the new logger died again";
 
   // Its shutdown stops every supervise, the ones it took back too.
   ::kill(second.pid, SIGTERM);
