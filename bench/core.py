@@ -189,6 +189,16 @@ class Tracker:
                     pass
 
 
+def terminate(proc, timeout):
+    """SIGTERM to a Popen, SIGKILL when it is still there after `timeout` s; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def kill_and_wait(pid, still_ours, timeout=5.0):
     """SIGKILL through a pidfd (no pid-reuse race) and wait until the process has exited."""
     try:
@@ -323,12 +333,7 @@ class Instance:
         if self.proc.poll() is None:
             for pid in descendants([self.proc.pid]):
                 TRACK.add(pid, "service", self.dir.name)
-            self.proc.terminate()
-            try:
-                self.proc.wait(SHUTDOWN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc, SHUTDOWN_TIMEOUT)
         TRACK.kill_leftovers(self.dir.name)
         self.fifo.close()
 
@@ -605,12 +610,7 @@ class Context:
     def cleanup(self):
         for p in self.popens:
             if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(SHUTDOWN_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+                terminate(p, SHUTDOWN_TIMEOUT)
         TRACK.kill_leftovers()
         for pid in descendants([os.getpid()]):  # anything the tracking missed: still ours
             TRACK.add(pid, "service", None)

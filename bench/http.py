@@ -381,12 +381,7 @@ def bench_supervisord(ctx, names, args, out):
             # Its shutdown is not measured, and it stops about two programs a second (8 minutes
             # for 1,000): SIGTERM, two seconds, then SIGKILL, and the bench (a subreaper) kills
             # the programs it leaves, by pid.
-            proc.terminate()
-            try:
-                proc.wait(2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            core.terminate(proc, 2)
         core.TRACK.kill_leftovers("supervisord")
 
 
@@ -508,12 +503,7 @@ def prometheus_check(ctx, init, names, binary):
         out["version"] = version[2] if len(version) > 2 else "?"
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            core.terminate(proc, 30)
     return out
 
 

@@ -315,12 +315,7 @@ class Round:
         if self.proc is not None and self.proc.poll() is None:
             for pid in core.descendants([self.proc.pid]):
                 core.TRACK.add(pid, "service", self.dir.name)
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            core.terminate(self.proc, STOP_TIMEOUT)
         core.TRACK.kill_leftovers(self.dir.name)
         if self.pidfd is not None:
             os.close(self.pidfd)

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "../lib/log.hpp"
+#include "../lib/number.hpp"
 
 namespace svkit::init {
 
@@ -15,19 +16,15 @@ std::optional<sockaddr_storage> parse_listen_address(const std::string& text) {
   if (colon == std::string::npos || colon == 0) return std::nullopt;
   std::string host = text.substr(0, colon);
   const std::string port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535 ||
-      port_text.empty()) {
-    return std::nullopt;
-  }
+  const auto port = parse_number<unsigned>(port_text);
+  if (!port || *port > 65535) return std::nullopt;
   sockaddr_storage address{};
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
-    if (uv_ip6_addr(host.c_str(), int(port), reinterpret_cast<sockaddr_in6*>(&address)) != 0) {
+    if (uv_ip6_addr(host.c_str(), int(*port), reinterpret_cast<sockaddr_in6*>(&address)) != 0) {
       return std::nullopt;
     }
-  } else if (uv_ip4_addr(host.c_str(), int(port), reinterpret_cast<sockaddr_in*>(&address)) != 0) {
+  } else if (uv_ip4_addr(host.c_str(), int(*port), reinterpret_cast<sockaddr_in*>(&address)) != 0) {
     return std::nullopt;
   }
   return address;

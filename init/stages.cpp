@@ -23,6 +23,7 @@
 #include "../lib/instance.hpp"
 #include "../lib/json.hpp"
 #include "../lib/log.hpp"
+#include "../lib/number.hpp"
 #include "../lib/proc.hpp"
 #include "s6rc.hpp"
 
@@ -35,14 +36,13 @@ namespace {
 uint64_t env_number(const char* name, uint64_t fallback, uint64_t max) {
   const std::string text = env_or(name, "");
   if (text.empty()) return fallback;
-  uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value > max) {
+  const auto value = parse_number<uint64_t>(text);
+  if (!value || *value > max) {
     spdlog::warn("{}: \"{}\" is not a whole number from 0 to {}; using {}", name, text, max,
                  fallback);
     return fallback;
   }
-  return value;
+  return *value;
 }
 
 std::string errno_text() {

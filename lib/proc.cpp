@@ -6,23 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "files.hpp"
+#include "number.hpp"
 
 namespace svkit {
-
-namespace {
-
-template <class T>
-std::optional<T> parse_number(std::string_view text) {
-  T value{};
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
 
 std::optional<std::string> proc_stat_field(pid_t pid, int field) {
   if (field < 3) return std::nullopt;

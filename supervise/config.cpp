@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <set>
 
 #include "../lib/dependencies.hpp"
 #include "../lib/files.hpp"
+#include "../lib/number.hpp"
 #include "../lib/proc.hpp"
 
 namespace svkit::supervise {
@@ -19,13 +19,6 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
-static std::optional<uint64_t> parse_unsigned(std::string_view text) {
-  uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
 static std::string quoted(std::string_view text) {
   constexpr size_t kShown = 40;
   std::string out = "\"";
@@ -36,7 +29,7 @@ static std::string quoted(std::string_view text) {
 
 std::optional<uint64_t> parse_bounded_number(std::string_view file, std::string_view text,
                                              uint64_t max, std::vector<std::string>& errors) {
-  auto value = parse_unsigned(trim(text));
+  auto value = parse_number<uint64_t>(trim(text));
   if (!value || *value > max) {
     errors.push_back(std::string(file) + ": " + quoted(trim(text)) +
                      " is not a whole number from 0 to " + std::to_string(max) + "; default kept");
@@ -46,7 +39,7 @@ std::optional<uint64_t> parse_bounded_number(std::string_view file, std::string_
 }
 
 std::optional<int> parse_notification_fd(std::string_view text, std::vector<std::string>& errors) {
-  auto value = parse_unsigned(trim(text));
+  auto value = parse_number<uint64_t>(trim(text));
   if (!value || *value < 3 || *value > 1023) {
     errors.push_back("notification-fd: " + quoted(trim(text)) +
                      " is not a file descriptor from 3 to 1023; readiness not used");
@@ -70,7 +63,7 @@ std::optional<RestartPolicy> parse_restart_policy(std::string_view text,
   if (word == "never") return RestartPolicy{RestartPolicy::Kind::never, std::nullopt};
   if (word == "on-failure") return RestartPolicy{RestartPolicy::Kind::on_failure, std::nullopt};
   if (word.substr(0, 11) == "on-failure:") {
-    auto limit = parse_unsigned(word.substr(11));
+    auto limit = parse_number<uint64_t>(word.substr(11));
     if (limit && *limit <= 1'000'000) {
       return RestartPolicy{RestartPolicy::Kind::on_failure, uint32_t(*limit)};
     }
@@ -88,7 +81,7 @@ HaltCodes parse_halt_codes(std::string_view text, std::vector<std::string>& erro
     const size_t end = std::min(text.find_first_of(" \t\r\n,", pos), text.size());
     const auto word = text.substr(pos, end - pos);
     pos = end;
-    if (auto code = parse_unsigned(word); code && *code >= 1 && *code <= 255) {
+    if (auto code = parse_number<uint64_t>(word); code && *code >= 1 && *code <= 255) {
       codes.emplace(int(*code), "");
       last = int(*code);
     } else if (last > 0 && !word.empty() && !std::isdigit(static_cast<unsigned char>(word[0])) &&

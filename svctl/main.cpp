@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <charconv>
 #include <cstdio>
+#include "../lib/number.hpp"
 #include "cli.hpp"
 
 #include "../lib/control.hpp"
@@ -62,10 +62,9 @@ std::string command_word(int argc, char** argv) {
 // -t MS: nullopt when it is not a number; an empty text is no timeout.
 std::optional<std::optional<int64_t>> parse_timeout(const std::string& text) {
   if (text.empty()) return std::optional<int64_t>{};
-  int64_t ms = -1;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (ec != std::errc() || end != text.data() + text.size() || ms < 0) return std::nullopt;
-  return std::optional<int64_t>{ms};
+  const auto ms = svkit::parse_number<int64_t>(text);
+  if (!ms || *ms < 0) return std::nullopt;
+  return std::optional<int64_t>{*ms};
 }
 
 }  // namespace

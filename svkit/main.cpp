@@ -37,11 +37,13 @@ Entry entry_named(std::string_view name) {
   return nullptr;
 }
 
-constexpr const char* kProgramNames = "supervise, svscan, svctl, svinit, reconcile";
-
-int usage(const char* problem) {
-  std::fprintf(stderr, "svkit: %s (usage: svkit PROGRAM [ARGS...]; PROGRAM: %s)\n", problem,
-               kProgramNames);
+int usage(const std::string& problem) {
+  std::string names;
+  for (const auto& program : kPrograms) {
+    names += (names.empty() ? "" : ", ") + std::string(program.name);
+  }
+  std::fprintf(stderr, "svkit: %s (usage: svkit PROGRAM [ARGS...]; PROGRAM: %s)\n", problem.c_str(),
+               names.c_str());
   return 2;
 }
 
@@ -52,9 +54,6 @@ int main(int argc, char** argv) {
   if (Entry entry = entry_named(base_name(argv[0]))) return entry(argc, argv);
   if (argc < 2) return usage("which program?");
   Entry entry = entry_named(argv[1]);
-  if (!entry) {
-    const std::string problem = "no program named '" + std::string(argv[1]) + "'";
-    return usage(problem.c_str());
-  }
+  if (!entry) return usage("no program named '" + std::string(argv[1]) + "'");
   return entry(argc - 1, argv + 1);
 }

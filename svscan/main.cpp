@@ -3,11 +3,10 @@
 
 #include <getopt.h>
 
-#include <charconv>
 #include <cstdio>
-#include <string_view>
 
 #include "../lib/log.hpp"
+#include "../lib/number.hpp"
 #include "../lib/paths.hpp"
 #include "../svkit/programs.hpp"
 #include "scanner.hpp"
@@ -18,11 +17,6 @@ constexpr const char* kUsage =
     "usage: svscan [--rescan-ms MS] [SCANDIR]\n"
     "One supervise per service directory of SCANDIR (default $SVKIT_SCANDIR or /run/service).\n"
     "  --rescan-ms MS  also rescan on this period (0, the default: only on events)\n";
-
-bool whole_number(std::string_view text, uint64_t& value) {
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
-}
 
 }  // namespace
 
@@ -41,7 +35,10 @@ int svkit::programs::svscan_main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (opt == 'r' && whole_number(optarg, rescan_ms)) continue;
+    if (auto ms = opt == 'r' ? svkit::parse_number<uint64_t>(optarg) : std::nullopt) {
+      rescan_ms = *ms;
+      continue;
+    }
     if (opt == 'r') {
       std::fprintf(stderr, "svscan: --rescan-ms: '%s' is not a number of milliseconds\n", optarg);
     } else {
