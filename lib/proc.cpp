@@ -1,11 +1,14 @@
 #include "proc.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 
 #include "files.hpp"
 #include "number.hpp"
@@ -14,14 +17,21 @@ namespace svkit {
 
 std::optional<std::string> proc_stat_field(pid_t pid, int field) {
   if (field < 3) return std::nullopt;
-  auto text = read_small_file("/proc/" + std::to_string(pid) + "/stat", kConfigFileCap);
-  if (!text) return std::nullopt;
+  // One line of at most about 700 bytes (a 16-byte name, 50 numbers): read on
+  // the stack, since supervise asks at every start and keeps what it allocates.
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::array<char, 1536> buffer;
+  const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+  if (n <= 0 || size_t(n) == buffer.size()) return std::nullopt;
+  const std::string_view text(buffer.data(), size_t(n));
   // The command name (field 2) may hold spaces and parentheses: count from
   // the last ')'. Tokens after it are fields 3, 4, ...
-  auto close = text->rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::string_view rest(*text);
-  rest.remove_prefix(close + 1);
+  const auto close = text.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  std::string_view rest = text.substr(close + 1);
   size_t pos = 0;
   for (int f = 3;; ++f) {
     pos = rest.find_first_not_of(" \n", pos);

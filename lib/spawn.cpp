@@ -15,19 +15,22 @@ extern char** environ;
 
 namespace svkit {
 
-static std::vector<std::string> merged_environment(const std::vector<std::string>& extra,
-                                                   const std::vector<std::string>& unset) {
+// The child's environment: pointers into environ and into the request's own
+// strings, nothing copied (supervise spawns at every restart, and every copy
+// would be heap it keeps).
+static std::vector<char*> merged_environment(const std::vector<std::string>& extra,
+                                             const std::vector<std::string>& unset) {
   auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
-  std::vector<std::string> env;
+  std::vector<char*> env;
   for (char** e = environ; e && *e; ++e) {
-    const std::string_view entry(*e);
-    const auto name = name_of(entry);
+    const auto name = name_of(*e);
     const bool replaced = std::any_of(extra.begin(), extra.end(),
                                       [&](const std::string& add) { return name_of(add) == name; });
     const bool removed = std::find(unset.begin(), unset.end(), name) != unset.end();
-    if (!replaced && !removed) env.emplace_back(entry);
+    if (!replaced && !removed) env.push_back(*e);
   }
-  env.insert(env.end(), extra.begin(), extra.end());
+  for (const auto& add : extra) env.push_back(const_cast<char*>(add.c_str()));
+  env.push_back(nullptr);
   return env;
 }
 
@@ -77,13 +80,10 @@ void plan_fds(SpawnPlan& plan, const std::vector<std::pair<int, int>>& fds) {
 // exec failure comes back as an error, the failed child already reaped.
 SpawnResult spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return {-1, EINVAL};
-  std::vector<std::string> env_strings = merged_environment(request.extra_env, request.unset_env);
+  std::vector<char*> envp = merged_environment(request.extra_env, request.unset_env);
   std::vector<char*> argv;
   for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
 
   SpawnPlan plan;
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;

@@ -1,6 +1,6 @@
 // supervise/status.json: what supervise knows of its service, replaced
 // atomically on every change; read by svctl (stat, wait) and svinit. The
-// struct is the format: its field list below is the only spelling of the keys.
+// struct is the format: its fields_of table below is the only spelling of the keys.
 #pragma once
 
 #include <sys/types.h>
@@ -12,50 +12,9 @@
 #include <vector>
 
 #include "error.hpp"
-#include "json.hpp"
+#include "json_fields.hpp"
 
 namespace svkit {
-
-// Enums are written as words. Each table below is the enum's one spelling;
-// the tables are constant data (no JSON objects built at run time, which
-// every supervise would carry in its private memory).
-template <class E, size_t N>
-using EnumWords = std::array<std::pair<E, const char*>, N>;
-
-template <class E, size_t N>
-const char* enum_word(E value, const EnumWords<E, N>& words) {
-  for (const auto& [e, word] : words) {
-    if (e == value) return word;
-  }
-  return nullptr;
-}
-
-template <class E, size_t N>
-void enum_to_json(nlohmann::json& j, E value, const EnumWords<E, N>& words) {
-  if (const char* word = enum_word(value, words)) {
-    j = word;
-  } else {
-    j = nullptr;
-  }
-}
-
-// An unknown word reads as the first value (a newer writer's word).
-template <class E, size_t N>
-void enum_from_json(const nlohmann::json& j, E& value, const EnumWords<E, N>& words) {
-  const auto& text = j.get_ref<const std::string&>();
-  value = words[0].first;
-  for (const auto& [e, word] : words) {
-    if (text == word) value = e;
-  }
-}
-
-#define SVKIT_ENUM_WORDS(E, TABLE)                           \
-  inline void to_json(nlohmann::json& j, E value) {          \
-    enum_to_json(j, value, TABLE);                           \
-  }                                                          \
-  inline void from_json(const nlohmann::json& j, E& value) { \
-    enum_from_json(j, value, TABLE);                         \
-  }
 
 enum class RunState { down, up, finish, backoff, halted, failed };
 inline constexpr EnumWords<RunState, 6> kRunStateWords{{{RunState::down, "down"},
@@ -90,7 +49,11 @@ struct ExitInfo {
   int64_t at_ms = 0;
   bool operator==(const ExitInfo&) const = default;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExitInfo, code, signal, at_ms)
+constexpr auto fields_of(std::type_identity<ExitInfo>) {
+  using E = ExitInfo;
+  return std::tuple{Field{"at_ms", &E::at_ms}, Field{"code", &E::code},
+                    Field{"signal", &E::signal}};
+}
 
 struct Status {
   std::string name{};
@@ -118,11 +81,33 @@ struct Status {
   std::vector<std::string> errors{};
   bool operator==(const Status&) const = default;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, name, state, pid, pid_start_time, since_ms,
-                                                ready_since_ms, want, normally, want_by, last_exit,
-                                                restarts, next_start_ms, delay_ms, reason, health,
-                                                health_failures, halt_name, halt_intent, evidence,
-                                                console_dropped, lock_device, lock_inode, errors)
+// The keys, in byte order (the order nlohmann writes them in).
+constexpr auto fields_of(std::type_identity<Status>) {
+  using S = Status;
+  return std::tuple{Field{"console_dropped", &S::console_dropped},
+                    Field{"delay_ms", &S::delay_ms},
+                    Field{"errors", &S::errors},
+                    Field{"evidence", &S::evidence},
+                    Field{"halt_intent", &S::halt_intent},
+                    Field{"halt_name", &S::halt_name},
+                    Field{"health", &S::health},
+                    Field{"health_failures", &S::health_failures},
+                    Field{"last_exit", &S::last_exit},
+                    Field{"lock_device", &S::lock_device},
+                    Field{"lock_inode", &S::lock_inode},
+                    Field{"name", &S::name},
+                    Field{"next_start_ms", &S::next_start_ms},
+                    Field{"normally", &S::normally},
+                    Field{"pid", &S::pid},
+                    Field{"pid_start_time", &S::pid_start_time},
+                    Field{"ready_since_ms", &S::ready_since_ms},
+                    Field{"reason", &S::reason},
+                    Field{"restarts", &S::restarts},
+                    Field{"since_ms", &S::since_ms},
+                    Field{"state", &S::state},
+                    Field{"want", &S::want},
+                    Field{"want_by", &S::want_by}};
+}
 
 // supervise/reaped: the wait status of a run whose supervise had died, left
 // by svscan (the subreaper that reaped it) for the supervise that adopted it.

@@ -949,7 +949,7 @@ void Supervisor::write_status() {
   dirty_ = false;
   status_.errors = config_errors_;
   status_.errors.insert(status_.errors.end(), runtime_errors_.begin(), runtime_errors_.end());
-  std::string text = json_line(status_);
+  std::string text = fields_line(status_);
   // A change of inner state that shows nothing new (an exit's stop while up)
   // costs no file.
   if (text == written_status_ && !status_write_failing_) return;
@@ -977,7 +977,7 @@ void Supervisor::write_status_in_place(const std::string& text) {
   Status marked = status_;
   marked.errors.insert(marked.errors.begin(),
                        "status written in place: the scandir is full (No space left on device)");
-  std::string line = json_line(marked);
+  std::string line = fields_line(marked);
   if (line.size() > kPage) line = text;
   UniqueFd fd(::open(status_path(dir_).c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd || line.size() > kPage) return;

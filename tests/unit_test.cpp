@@ -234,6 +234,82 @@ TEST(StatusFormat, TheFileRoundTripsAndToleratesUnknownFields) {
   EXPECT_NE(bad.error().line.find("bad status file"), std::string::npos) << bad.error().line;
 }
 
+namespace {
+
+// Every field away from its default, strings that need escaping.
+Status rich_status() {
+  return Status{.name = "web \"quoted\" \\ tab\t ✓",
+                .state = RunState::halted,
+                .pid = 4242,
+                .pid_start_time = 18'446'744'073'709'551'615ull,
+                .since_ms = -5,
+                .ready_since_ms = 1'800'000'000'123,
+                .want = Want::up,
+                .normally = Want::down,
+                .want_by = WantBy::policy,
+                .last_exit = ExitInfo{.code = 3, .signal = 0, .at_ms = 77},
+                .restarts = 4'000'000'000u,
+                .next_start_ms = 9,
+                .delay_ms = 10,
+                .reason = "line\nbreak \x01 control",
+                .health = Health::healthy,
+                .health_failures = 2,
+                .halt_name = "config-error",
+                .halt_intent = nullptr,
+                .evidence = "/var/log/svkit/web/evidence-1.log",
+                .console_dropped = 11,
+                .lock_device = 12,
+                .lock_inode = 13,
+                .errors = {"one", "two \"2\"", ""}};
+}
+
+}  // namespace
+
+// The writer builds no DOM; what it writes is what nlohmann writes.
+TEST(StatusFormat, TheDirectWriterWritesWhatTheDomWrites) {
+  Status s = rich_status();
+  EXPECT_EQ(fields_line(s), json_line(s));
+  s.name = "bad\xff utf-8";
+  s.last_exit.reset();
+  s.health = Health::none;
+  s.halt_intent = {{"reason", "disk"}, {"retry", false}};
+  s.errors.clear();
+  EXPECT_EQ(fields_line(s), json_line(s));
+  EXPECT_EQ(fields_line(Status{}), json_line(Status{}));
+}
+
+// The reader fills the struct straight from the text, and reads what the DOM
+// reads; what it does not take it leaves to the DOM (read_fields: false).
+TEST(StatusFormat, TheDirectReaderReadsWhatTheDomReads) {
+  std::vector<std::string> texts{fields_line(rich_status()), fields_line(Status{}),
+                                 R"({"name":"x","future":{"a":[1,{"b":2}],"c":1.5},"pid":7,)"
+                                 R"("last_exit":{"code":1,"later":[3]},"errors":[]})",
+                                 R"({"last_exit":{},"state":"a newer word"})", "{}"};
+  for (const auto& text : texts) {
+    Status direct;
+    ASSERT_TRUE(read_fields(text, direct)) << text;
+    EXPECT_EQ(direct, nlohmann::json::parse(text).get<Status>())
+        << text << "\n"
+        << fields_line(direct) << fields_line(nlohmann::json::parse(text).get<Status>());
+  }
+  EXPECT_EQ(*parse_status(texts[0], "status.json"), rich_status());
+
+  Status halted = rich_status();
+  halted.halt_intent = {{"reason", "disk"}};
+  Status declined;
+  EXPECT_FALSE(read_fields(fields_line(halted), declined));
+  auto via_dom = parse_status(fields_line(halted), "status.json");
+  ASSERT_TRUE(via_dom) << via_dom.error().line;
+  EXPECT_EQ(*via_dom, halted);
+
+  for (const char* shape : {R"({"pid":"7"})", R"({"pid":1.5})", R"({"pid":-1e99})",
+                            R"({"restarts":-1})", R"({"errors":[1]})", R"({"errors":"a"})",
+                            R"({"last_exit":3})", "[]", "3", R"({"name":"x")"}) {
+    Status ignored;
+    EXPECT_FALSE(read_fields(shape, ignored)) << shape;
+  }
+}
+
 TEST(StatusFormat, ANameThatIsNotUtf8IsWrittenNotFatal) {
   Status s{.name = "bad\xff"};
   const std::string line = json_line(s);
