@@ -1,14 +1,22 @@
 // svctl: the operator's command. Talks to each supervise through its control
 // FIFO and reads its status file; see commands.hpp for the exit codes.
+//
+// svctl [-s SCANDIR] [--state-dir DIR] COMMAND [OPTIONS] [ARGS...]: each
+// command is one row of kCommands (its words, its options, its help), which
+// the parser, the help text and the dispatch all read. Options may come
+// anywhere after the command; `--` ends them.
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
-#include "../lib/number.hpp"
-#include "cli.hpp"
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "../lib/control.hpp"
-#include "../lib/files.hpp"
+#include "../lib/number.hpp"
 #include "../lib/paths.hpp"
 #include "../svkit/programs.hpp"
 #include "commands.hpp"
@@ -18,18 +26,84 @@ namespace {
 
 using namespace svkit::svctl;
 
-struct LetterCommand {
+enum Option : unsigned {
+  kWait = 1,
+  kTimeout = 2,
+  kJson = 4,
+  kLines = 8,
+  kFollow = 16,
+  kEvidence = 32,
+  kScandir = 64,
+  kStateDir = 128,
+};
+
+struct OptionSpec {
+  Option option;
+  char letter;  // 0: a long name only
   const char* name;
-  char letter;
+  const char* value;  // nullptr: a flag
   const char* help;
 };
 
-constexpr LetterCommand kLetterCommands[] = {
-    {"once", svkit::control::kOnce, "start it once, do not restart it"},
-    {"restart", svkit::control::kRestart, "stop it with its down-signal; it comes back up"},
-    {"term", svkit::control::kTerm, "send SIGTERM (an operator's stop: it comes back up)"},
-    {"kill", svkit::control::kKill, "send SIGKILL (an operator's stop: it comes back up)"},
-    {"hup", svkit::control::kHup, "send SIGHUP"},
+constexpr OptionSpec kOptions[] = {
+    {kWait, 'w', "wait", nullptr, "then wait until it is ready (exit 3 at -t)"},
+    {kTimeout, 't', "timeout", "MS", "give up after MS milliseconds (exit 3)"},
+    {kJson, 0, "json", nullptr, "a JSON array of status objects"},
+    {kLines, 'n', "lines", "N", "how many lines (default 10)"},
+    {kFollow, 'f', "follow", nullptr, "follow them as they grow"},
+    {kEvidence, 0, "evidence", nullptr, "list the evidence files and print the newest"},
+    {kScandir, 's', "scandir", "SCANDIR", "the scandir (default $SVKIT_SCANDIR)"},
+    {kStateDir, 0, "state-dir", "DIR", "the state dir (default $SVKIT_STATE_DIR)"},
+};
+constexpr unsigned kGlobal = kScandir | kStateDir;
+
+// What follows a command's name besides options.
+enum class Words { names, any_names, condition_then_names, profile, profile_then_command, none };
+
+struct CommandSpec {
+  const char* name;
+  Words words;
+  unsigned options;
+  char letter;  // a control letter for supervise, or 0
+  const char* help;
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"up", Words::names, kWait | kTimeout, 0,
+     "want up (persisted for a profile): start it, keep it up"},
+    {"down", Words::names, 0, 0,
+     "planned-stop marker, want down (persisted for a profile), then stop it"},
+    {"once", Words::names, 0, svkit::control::kOnce, "start it once, do not restart it"},
+    {"restart", Words::names, kWait | kTimeout, svkit::control::kRestart,
+     "stop it with its down-signal; it comes back up"},
+    {"term", Words::names, 0, svkit::control::kTerm,
+     "send SIGTERM (an operator's stop: it comes back up)"},
+    {"kill", Words::names, 0, svkit::control::kKill,
+     "send SIGKILL (an operator's stop: it comes back up)"},
+    {"hup", Words::names, 0, svkit::control::kHup, "send SIGHUP"},
+    {"mark-stop", Words::names, 0, 0,
+     "write the planned-stop marker only, before sending your own signal"},
+    {"add", Words::profile_then_command, 0, 0, "register a dynamic profile service"},
+    {"remove", Words::profile, 0, 0, "stop and delete a dynamic profile service"},
+    {"stat", Words::any_names, kJson, 0, "one line per service (all when none named)"},
+    {"check", Words::any_names, 0, 0,
+     "a probe: exit 0 when every service (wanted up) is up, ready and healthy"},
+    {"wait", Words::condition_then_names, kTimeout, 0,
+     "block until every named service (all wanted up when none) is up/down/ready"},
+    {"logs", Words::any_names, kLines | kFollow | kEvidence, 0,
+     "the service logs: last lines, merged by time"},
+    {"scan", Words::none, 0, 0, "make svscan rescan the scandir now"},
+};
+
+constexpr const char* kWordsSynopsis[] = {"NAME...", "[NAME...]",        "up|down|ready [NAME...]",
+                                          "NAME",    "NAME [--] CMD...", ""};
+
+struct Invocation {
+  const CommandSpec* command = nullptr;
+  std::vector<std::string> words;
+  bool wait = false, json = false, follow = false, evidence = false;
+  std::optional<int64_t> timeout_ms;  // none: no timeout
+  std::optional<size_t> lines;
 };
 
 int usage_error(std::string line) {
@@ -38,33 +112,227 @@ int usage_error(std::string line) {
   return exit_code::kUsage;
 }
 
-std::string command_list(const CLI::App& app) {
+std::string command_list() {
   std::string list;
-  for (const auto* sub : app.get_subcommands({})) {
-    list += (list.empty() ? "" : ", ") + sub->get_name();
-  }
+  for (const auto& command : kCommands)
+    list += (list.empty() ? "" : ", ") + std::string(command.name);
   return list;
 }
 
-// The first word that is neither an option nor an option's value: the command.
-std::string command_word(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string word = argv[i];
-    if (word == "-s" || word == "--scandir" || word == "--state-dir") {
-      ++i;
-    } else if (!word.starts_with('-')) {
-      return word;
-    }
+std::string synopsis(const CommandSpec& command) {
+  std::string line = command.name;
+  for (const auto& option : kOptions) {
+    if (!(command.options & option.option)) continue;
+    line += option.letter ? std::string(" [-") + option.letter : std::string(" [--") + option.name;
+    line += option.value ? std::string(" ") + option.value + "]" : std::string("]");
   }
-  return {};
+  const char* words = kWordsSynopsis[size_t(command.words)];
+  return *words ? line + " " + words : line;
 }
 
-// -t MS: nullopt when it is not a number; an empty text is no timeout.
-std::optional<std::optional<int64_t>> parse_timeout(const std::string& text) {
-  if (text.empty()) return std::optional<int64_t>{};
-  const auto ms = svkit::parse_number<int64_t>(text);
-  if (!ms || *ms < 0) return std::nullopt;
-  return std::optional<int64_t>{*ms};
+void print_options(std::string& out, unsigned options) {
+  for (const auto& option : kOptions) {
+    if (!(options & option.option)) continue;
+    std::string flag = option.letter ? std::string("-") + option.letter + ", --" + option.name
+                                     : std::string("    --") + option.name;
+    if (option.value) flag += std::string(" ") + option.value;
+    out += "  " + flag + std::string(flag.size() < 24 ? 24 - flag.size() : 1, ' ') + option.help +
+           "\n";
+  }
+}
+
+int help(const CommandSpec* command) {
+  std::string out;
+  if (command) {
+    out = "usage: svctl " + synopsis(*command) + "\n" + command->help + "\n";
+    if (command->options) out += "options:\n";
+    print_options(out, command->options);
+  } else {
+    out =
+        "svctl: control and inspect supervised services\n"
+        "usage: svctl [-s SCANDIR] [--state-dir DIR] COMMAND [OPTIONS] [ARGS...]\n"
+        "options:\n";
+    print_options(out, kGlobal);
+    out += "commands:\n";
+    for (const auto& spec : kCommands) {
+      const std::string line = synopsis(spec);
+      out += "  " + line + std::string(line.size() < 40 ? 40 - line.size() : 1, ' ') + spec.help +
+             "\n";
+    }
+    out += "svctl COMMAND --help: the command's options\n";
+  }
+  std::fputs(out.c_str(), stdout);
+  return exit_code::kOk;
+}
+
+// Parses argv into `in`; an exit code when there is nothing to run (help, or
+// a usage error said in one line).
+std::optional<int> parse(int argc, char** argv, Context& ctx, Invocation& in) {
+  bool options_ended = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const std::string where = in.command ? std::string(in.command->name) + ": " : "";
+    // add NAME [--] CMD...: after the name, every word is the command's own.
+    if (in.command && in.command->words == Words::profile_then_command && !in.words.empty()) {
+      if (arg == "--" && in.words.size() == 1 && !options_ended) {
+        options_ended = true;
+      } else {
+        in.words.emplace_back(arg);
+      }
+      continue;
+    }
+    if (options_ended || arg.size() < 2 || arg[0] != '-') {
+      if (in.command) {
+        in.words.emplace_back(arg);
+        continue;
+      }
+      const auto* found = std::find_if(std::begin(kCommands), std::end(kCommands),
+                                       [&](const CommandSpec& c) { return arg == c.name; });
+      if (found == std::end(kCommands)) {
+        return usage_error("unknown command \"" + std::string(arg) +
+                           "\"; commands: " + command_list());
+      }
+      in.command = found;
+      continue;
+    }
+    if (arg == "--") {
+      options_ended = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") return help(in.command);
+    // --name, --name=VALUE, -x, -xVALUE
+    const bool long_form = arg.starts_with("--");
+    const auto equals = arg.find('=');
+    const std::string_view name =
+        long_form ? arg.substr(2, equals == std::string_view::npos ? arg.npos : equals - 2)
+                  : arg.substr(1, 1);
+    const unsigned allowed = kGlobal | (in.command ? in.command->options : 0);
+    const auto* option = std::find_if(std::begin(kOptions), std::end(kOptions), [&](const auto& o) {
+      return (allowed & o.option) && (long_form ? name == o.name : name[0] == o.letter);
+    });
+    if (option == std::end(kOptions)) {
+      return usage_error(where + "unknown option \"" + std::string(arg) + "\" (see svctl " +
+                         (in.command ? std::string(in.command->name) + " " : "") + "--help)");
+    }
+    std::optional<std::string> value;
+    if (long_form && equals != std::string_view::npos) {
+      value = std::string(arg.substr(equals + 1));
+    } else if (!long_form && arg.size() > 2) {
+      value = std::string(arg.substr(2));
+    }
+    if (option->value && !value) {
+      if (i + 1 == argc) {
+        return usage_error(where + std::string(arg) + " needs a value (" + option->value + ")");
+      }
+      value = argv[++i];
+    } else if (!option->value && value) {
+      return usage_error(where + std::string(arg) + " takes no value");
+    }
+    switch (option->option) {
+      case kWait:
+        in.wait = true;
+        break;
+      case kTimeout:
+        // -t MS; an empty MS is no timeout.
+        in.timeout_ms = value->empty() ? std::nullopt : svkit::parse_number<int64_t>(*value);
+        if (!value->empty() && (!in.timeout_ms || *in.timeout_ms < 0)) {
+          return usage_error(where + "-t \"" + *value + "\" is not a whole number of milliseconds");
+        }
+        break;
+      case kJson:
+        in.json = true;
+        break;
+      case kLines:
+        in.lines = svkit::parse_number<size_t>(*value);
+        if (!in.lines) return usage_error(where + "-n \"" + *value + "\" is not a number of lines");
+        break;
+      case kFollow:
+        in.follow = true;
+        break;
+      case kEvidence:
+        in.evidence = true;
+        break;
+      case kScandir:
+        ctx.scandir = *value;
+        break;
+      case kStateDir:
+        ctx.state_dir = *value;
+        break;
+    }
+  }
+  if (!in.command) return usage_error("no command; commands: " + command_list());
+  const std::string where = std::string(in.command->name) + ": ";
+  const size_t count = in.words.size();
+  switch (in.command->words) {
+    case Words::names:
+      if (count == 0) return usage_error(where + "name at least one service");
+      break;
+    case Words::condition_then_names:
+      if (count == 0 || (in.words[0] != "up" && in.words[0] != "down" && in.words[0] != "ready")) {
+        return usage_error(where + "\"" + (count ? in.words[0] : "") +
+                           "\" is not up, down or ready");
+      }
+      break;
+    case Words::profile:
+      if (count != 1) return usage_error(where + "one profile name");
+      break;
+    case Words::profile_then_command:
+      if (count < 2)
+        return usage_error(where + "a profile name, then the command (add NAME [--] CMD...)");
+      break;
+    case Words::none:
+      if (count != 0) return usage_error(where + "takes no arguments");
+      break;
+    case Words::any_names:
+      break;
+  }
+  return std::nullopt;
+}
+
+// The services a command names: what it validates as service names.
+std::vector<std::string> service_names(const Invocation& in) {
+  switch (in.command->words) {
+    case Words::names:
+    case Words::any_names:
+    case Words::profile:
+      return in.words;
+    case Words::condition_then_names:
+      return {in.words.begin() + 1, in.words.end()};
+    default:
+      return {};
+  }
+}
+
+int run(const Context& ctx, const Invocation& in) {
+  const std::string_view name = in.command->name;
+  const auto names = service_names(in);
+  // -w [-t MS]: the command, then a wait until each service is ready, on a
+  // new instance when `fresh` names the running one (never taken for it).
+  auto then_wait = [&](int code, const std::map<std::string, Instance>& fresh) {
+    if (code != exit_code::kOk || !in.wait) return code;
+    return wait_for(ctx, "ready", in.timeout_ms, names, fresh);
+  };
+  if (in.command->letter) {
+    const bool restart = in.command->letter == svkit::control::kRestart && in.wait;
+    const auto before = restart ? running_instances(ctx, names) : std::map<std::string, Instance>{};
+    return then_wait(send_letter(ctx, in.command->letter, names), before);
+  }
+  if (name == "up") return then_wait(up(ctx, names), {});
+  if (name == "down") return down(ctx, names);
+  if (name == "mark-stop") return mark_stop(ctx, names);
+  if (name == "add") return add(ctx, in.words[0], {in.words.begin() + 1, in.words.end()});
+  if (name == "remove") return remove(ctx, in.words[0]);
+  if (name == "stat") return stat(ctx, names, in.json);
+  if (name == "check") return check(ctx, names);
+  if (name == "wait") return wait_for(ctx, in.words[0], in.timeout_ms, names);
+  if (name == "logs") {
+    const LogsOptions options{.names = names.empty() ? all_services(ctx.scandir) : names,
+                              .lines = in.lines.value_or(LogsOptions{}.lines),
+                              .follow = in.follow,
+                              .evidence = in.evidence};
+    return logs(ctx, options);
+  }
+  return scan(ctx);
 }
 
 }  // namespace
@@ -73,154 +341,15 @@ int svkit::programs::svctl_main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   const auto paths = svkit::Paths::from_environment();
   Context ctx{paths.scandir, paths.rundir, paths.state_dir, paths.log_dir};
-
-  CLI::App app{"svctl: control and inspect supervised services", "svctl"};
-  app.require_subcommand(1);
-  app.add_option("-s,--scandir", ctx.scandir, "scandir (default $SVKIT_SCANDIR)");
-  app.add_option("--state-dir", ctx.state_dir, "state dir (default $SVKIT_STATE_DIR)");
-
-  std::vector<std::string> names;
-  std::function<int()> action;
-  bool uses_scandir = true;
-  std::string timeout_text;
-  bool wait_ready = false;
-  // -w [-t MS]: the command, then a wait until each service is ready, on a new
-  // instance when `fresh` names the running one (never taken for it).
-  auto with_wait = [&](const std::function<int()>& command,
-                       const std::map<std::string, Instance>& fresh) -> int {
-    const auto timeout = parse_timeout(timeout_text);
-    if (wait_ready && !timeout) {
-      return usage_error("-t \"" + timeout_text + "\" is not a whole number of milliseconds");
-    }
-    const int code = command();
-    if (code != exit_code::kOk || !wait_ready) return code;
-    return wait_for(ctx, "ready", *timeout, names, fresh);
-  };
-  for (const auto& command : kLetterCommands) {
-    auto* sub = app.add_subcommand(command.name, command.help);
-    sub->add_option("names", names, "services")->required();
-    const bool restart = command.letter == svkit::control::kRestart;
-    if (restart) {
-      sub->add_flag("-w,--wait", wait_ready, "wait until the new instance is ready (exit 3 at -t)");
-      sub->add_option("-t,--timeout", timeout_text, "with -w: give up after MS milliseconds");
-    }
-    sub->callback([&, letter = command.letter, restart] {
-      action = [&, letter, restart] {
-        const auto before =
-            restart ? running_instances(ctx, names) : std::map<std::string, Instance>{};
-        return with_wait([&] { return send_letter(ctx, letter, names); }, before);
-      };
-    });
-  }
-
-  auto* up_cmd =
-      app.add_subcommand("up", "want up (persisted for a profile): start it, keep it up");
-  up_cmd->add_option("names", names, "services")->required();
-  up_cmd->add_flag("-w,--wait", wait_ready, "wait until it is ready (exit 3 at -t)");
-  up_cmd->add_option("-t,--timeout", timeout_text, "with -w: give up after MS milliseconds");
-  up_cmd->callback([&] { action = [&] { return with_wait([&] { return up(ctx, names); }, {}); }; });
-  auto* down_cmd = app.add_subcommand(
-      "down", "planned-stop marker, want down (persisted for a profile), then stop it");
-  down_cmd->add_option("names", names, "services")->required();
-  down_cmd->callback([&] { action = [&] { return down(ctx, names); }; });
-  auto* mark_cmd = app.add_subcommand(
-      "mark-stop", "write the planned-stop marker only, before sending your own signal");
-  mark_cmd->add_option("names", names, "services")->required();
-  mark_cmd->callback([&] { action = [&] { return mark_stop(ctx, names); }; });
-
-  std::string profile_name;
-  std::vector<std::string> command;
-  auto* add_cmd =
-      app.add_subcommand("add", "register a dynamic profile service: add NAME [--] CMD...");
-  add_cmd->add_option("name", profile_name, "profile name")->required();
-  add_cmd->add_option("command", command, "the command the service execs")->required();
-  add_cmd->positionals_at_end();
-  add_cmd->callback([&] {
-    if (!command.empty() && command.front() == "--") command.erase(command.begin());
-    action = [&] { return add(ctx, profile_name, command); };
-  });
-  auto* remove_cmd = app.add_subcommand("remove", "stop and delete a dynamic profile service");
-  remove_cmd->add_option("name", profile_name, "profile name")->required();
-  remove_cmd->callback([&] {
-    names = {profile_name};
-    action = [&] { return remove(ctx, profile_name); };
-  });
-
-  bool json = false;
-  auto* stat_cmd = app.add_subcommand("stat", "one line per service (all when none named)");
-  stat_cmd->add_flag("--json", json, "print a JSON array of status objects");
-  stat_cmd->add_option("names", names, "services");
-  stat_cmd->callback([&] { action = [&] { return stat(ctx, names, json); }; });
-
-  auto* check_cmd = app.add_subcommand(
-      "check", "a probe: exit 0 when every service (wanted up) is up, ready and healthy");
-  check_cmd->add_option("names", names, "services (all wanted up when none named)");
-  check_cmd->callback([&] { action = [&] { return check(ctx, names); }; });
-
-  std::string condition;
-  auto* wait_cmd = app.add_subcommand(
-      "wait", "block until every named service (all wanted up when none) is up/down/ready");
-  wait_cmd->add_option("condition", condition, "up, down or ready")->required();
-  wait_cmd->add_option("-t,--timeout", timeout_text, "give up after MS milliseconds (exit 3)");
-  wait_cmd->add_option("names", names, "services (every one when none named)");
-  wait_cmd->callback([&] {
-    action = [&]() -> int {
-      if (condition != "up" && condition != "down" && condition != "ready") {
-        return usage_error("wait: \"" + condition + "\" is not up, down or ready");
-      }
-      auto timeout = parse_timeout(timeout_text);
-      if (!timeout) {
-        return usage_error("wait: -t \"" + timeout_text +
-                           "\" is not a whole number of milliseconds");
-      }
-      return wait_for(ctx, condition, *timeout, names);
-    };
-  });
-
-  LogsOptions logs_options;
-  auto* logs_cmd = app.add_subcommand("logs", "the service logs: last lines, merged by time");
-  logs_cmd->add_option("-n,--lines", logs_options.lines, "how many lines (default 10)");
-  logs_cmd->add_flag("-f,--follow", logs_options.follow, "follow them as they grow");
-  logs_cmd->add_flag("--evidence", logs_options.evidence,
-                     "list the evidence files and print the newest");
-  logs_cmd->add_option("names", names, "services (all when none named)");
-  logs_cmd->callback([&] {
-    action = [&] {
-      logs_options.names = names.empty() ? all_services(ctx.scandir) : names;
-      return logs(ctx, logs_options);
-    };
-  });
-
-  auto* scan_cmd = app.add_subcommand("scan", "make svscan rescan the scandir now");
-  scan_cmd->callback([&] {
-    uses_scandir = false;
-    action = [&] { return scan(ctx); };
-  });
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return svkit::exit_with_help(app, e);
-  } catch (const CLI::ParseError& e) {
-    const std::string word = command_word(argc, argv);
-    const auto commands = app.get_subcommands({});
-    if (!word.empty() && std::none_of(commands.begin(), commands.end(),
-                                      [&](const CLI::App* s) { return s->get_name() == word; })) {
-      return usage_error("unknown command \"" + word + "\"; commands: " + command_list(app));
-    }
-    if (word.empty() && argc <= 1) {
-      return usage_error("no command; commands: " + command_list(app));
-    }
-    return usage_error(e.what());
-  }
-  for (const auto& name : names) {
+  Invocation in;
+  if (auto code = parse(argc, argv, ctx, in)) return *code;
+  for (const auto& name : service_names(in)) {
     if (!valid_service_name(name)) {
       return usage_error("\"" + name +
-                         "\" is not a service name (UTF-8, no '/' or '..', no "
-                         "leading dot)");
+                         "\" is not a service name (UTF-8, no '/' or '..', no leading dot)");
     }
   }
-  if (uses_scandir) {
+  if (in.command->words != Words::none) {
     struct stat st {};
     const int rc = ::stat(ctx.scandir.c_str(), &st);
     const int err = errno;
@@ -233,5 +362,5 @@ int svkit::programs::svctl_main(int argc, char** argv) {
       return exit_code::kSystem;
     }
   }
-  return action ? action() : exit_code::kUsage;
+  return run(ctx, in);
 }

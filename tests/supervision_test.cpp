@@ -528,6 +528,31 @@ TEST(BadInput, SvctlArgumentsAndUnknownServices) {
     EXPECT_EQ(lines(timeout.err), 1u) << timeout.err;
     EXPECT_LT(timeout.err.size(), 120u) << timeout.err;
   }
+  for (const auto& args : std::vector<std::vector<std::string>>{{"stat", "--bogus"},
+                                                                {"wait", "up", "-t"},
+                                                                {"logs", "-n", "x"},
+                                                                {"up"},
+                                                                {"remove"},
+                                                                {"add", "job"},
+                                                                {"scan", "extra"},
+                                                                {"stat", "--json=yes"},
+                                                                {"down", "-w", "svc"}}) {
+    auto result = sb.svctl(args);
+    EXPECT_EQ(result.exit_code, 2) << args[0] << " " << args[1 % args.size()];
+    EXPECT_EQ(lines(result.err), 1u) << result.err;
+    EXPECT_EQ(result.err.rfind("svctl: " + args[0] + ": ", 0), 0u) << result.err;
+  }
+  auto help = sb.svctl({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("wait [-t MS] up|down|ready [NAME...]"), std::string::npos) << help.out;
+  auto wait_help = sb.svctl({"wait", "-h"});
+  EXPECT_EQ(wait_help.exit_code, 0);
+  EXPECT_NE(wait_help.out.find("-t, --timeout MS"), std::string::npos) << wait_help.out;
+  // Options in either form, before or after the names.
+  auto json = sb.svctl({"--scandir=" + sb.scandir(), "stat", "svc", "--json"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"supervised\":true"), std::string::npos) << json.out;
+  EXPECT_EQ(sb.svctl({"wait", "up", "svc", "--timeout=60000"}).exit_code, 0);
   auto missing = sb.svctl({"up", "ghost"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("ghost: not supervised"), std::string::npos) << missing.err;
