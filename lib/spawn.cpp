@@ -52,9 +52,25 @@ struct SpawnPlan {
   SpawnPlan& operator=(const SpawnPlan&) = delete;
 };
 
-// The fd wiring: every source is first copied above all sources and targets,
-// so that wiring one target cannot clobber the source of another.
+// The fd wiring. When no source is also a target, each goes straight to its
+// target (the usual case: a restart's output pipes onto 1 and 2); otherwise
+// every source is first copied above all sources and targets, so that wiring
+// one target cannot clobber the source of another.
 void plan_fds(SpawnPlan& plan, const std::vector<std::pair<int, int>>& fds) {
+  const bool sources_apart = std::none_of(fds.begin(), fds.end(), [&](auto fd) {
+    return std::any_of(fds.begin(), fds.end(),
+                       [&](auto other) { return other.first == fd.second; });
+  });
+  if (sources_apart) {
+    for (auto [target, source] : fds) {
+      if (source >= 0) {
+        posix_spawn_file_actions_adddup2(&plan.actions, source, target);
+      } else {
+        posix_spawn_file_actions_addopen(&plan.actions, target, "/dev/null", O_RDWR, 0);
+      }
+    }
+    return;
+  }
   int above = 2;
   for (auto [target, source] : fds) above = std::max({above, target, source});
   ++above;

@@ -59,14 +59,18 @@ BurstBuffer::~BurstBuffer() {
   if (data_) ::munmap(data_, size_);
 }
 
-char* BurstBuffer::data() {
+char* BurstBuffer::mapped() {
   if (!data_) {
     void* map = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED) throw std::bad_alloc();
     data_ = static_cast<char*>(map);
   }
-  touched_ = true;
   return data_;
+}
+
+char* BurstBuffer::data() {
+  touched_ = true;
+  return mapped();
 }
 
 void BurstBuffer::release() {
@@ -90,7 +94,7 @@ void ServiceOutput::set_limits(uint64_t max_bytes, uint64_t keep) {
 }
 
 std::pair<char*, size_t> ServiceOutput::read_buffer() {
-  return {input_.data(), input_.size()};
+  return {input_.mapped(), input_.size()};
 }
 
 Failure ServiceOutput::feed(Stream stream, size_t bytes, int64_t now_ms) {

@@ -42,6 +42,9 @@ class BurstBuffer {
   BurstBuffer(const BurstBuffer&) = delete;
   BurstBuffer& operator=(const BurstBuffer&) = delete;
   char* data();
+  // The buffer, not yet counted as written (a read that finds nothing, as
+  // at every death, then costs no madvise).
+  char* mapped();
   size_t size() const { return size_; }
   void release();
 

@@ -182,6 +182,42 @@ TEST(Files, ReadingNeverHangsAndIsCapped) {
   EXPECT_NE(read_small_file("/proc/self/stat", 4096)->find(')'), std::string::npos);
 }
 
+// Straight to their targets, or (a source that is another's target) through
+// copies: each target gets its own source either way.
+TEST(Spawn, EachFdTargetGetsItsSource) {
+  auto run = [](const std::vector<std::pair<int, int>>& fds, const std::string& script) {
+    auto spawned = spawn({.argv = {"/bin/sh", "-c", script}, .fds = fds});
+    ASSERT_GT(spawned.pid, 0) << std::strerror(spawned.error);
+    int ws = 0;
+    ASSERT_EQ(::waitpid(spawned.pid, &ws, 0), spawned.pid);
+    EXPECT_EQ(ws, 0);
+  };
+  auto take = [](Pipe& pipe) {
+    pipe.write.reset();
+    char buffer[64];
+    const ssize_t n = ::read(pipe.read.get(), buffer, sizeof buffer);
+    return std::string(buffer, size_t(std::max<ssize_t>(n, 0)));
+  };
+  Pipe out = make_pipe(), err = make_pipe();
+  run({{1, out.write.get()}, {2, err.write.get()}}, "echo out; echo err >&2");
+  EXPECT_EQ(take(out), "out\n");
+  EXPECT_EQ(take(err), "err\n");
+
+  // Sources on fds 8 and 9, swapped: 8 gets what is on 9, and 9 what is on 8.
+  for (int fd : {8, 9}) ASSERT_EQ(::fcntl(fd, F_GETFD), -1) << "fd " << fd << " is taken";
+  UniqueFd on_nine(::fcntl(1, F_DUPFD_CLOEXEC, 9)), on_eight(::fcntl(1, F_DUPFD_CLOEXEC, 8));
+  ASSERT_EQ(on_nine.get(), 9);  // held, so that the pipes get other numbers
+  ASSERT_EQ(on_eight.get(), 8);
+  Pipe a = make_pipe(), b = make_pipe();
+  ASSERT_EQ(::dup3(a.write.get(), 9, O_CLOEXEC), 9);
+  ASSERT_EQ(::dup3(b.write.get(), 8, O_CLOEXEC), 8);
+  run({{8, 9}, {9, 8}}, "echo one >&8; echo two >&9");
+  on_nine.reset();
+  on_eight.reset();
+  EXPECT_EQ(take(a), "one\n");
+  EXPECT_EQ(take(b), "two\n");
+}
+
 TEST(Spawn, AMissingInterpreterIsNamed) {
   test::Sandbox sandbox;
   sandbox.write("script", "#!/command/with-contenv sh\nexit 0\n", true);
