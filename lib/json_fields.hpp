@@ -139,7 +139,8 @@ void write_value(std::string& out, const V& value) {
     }
     out += ']';
   } else if constexpr (std::is_same_v<V, nlohmann::json>) {
-    out += value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += value.is_null() ? "null"
+                           : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     write_object(out, value);
   }

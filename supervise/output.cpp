@@ -127,9 +127,10 @@ Failure ServiceOutput::feed(Stream stream, size_t bytes, int64_t now_ms) {
 }
 
 Failure ServiceOutput::flush_partial(int64_t now_ms) {
-  const std::string stamp = rfc3339(now_ms, true);
+  std::string stamp;  // only for a line there is (a service's death mostly has none)
   for (size_t s = 0; s < 2; ++s) {
     if (partial_[s].empty()) continue;
+    if (stamp.empty()) stamp = rfc3339(now_ms, true);
     add_line(Stream(s), partial_[s], stamp.c_str(), false);
     partial_[s].clear();
   }
