@@ -174,10 +174,15 @@ bool is_executable_file(const std::string& path) {
 }
 
 Failure make_dirs(const std::string& path, unsigned mode) {
-  std::error_code ec;
-  if (is_directory(path)) return std::nullopt;
-  fs::create_directories(path, ec);
-  if (ec) return errno_error("cannot create " + path, ec.value());
+  // Mostly the parent is there: one mkdir, then the mode (umask took bits).
+  if (::mkdir(path.c_str(), mode) != 0) {
+    const int error = errno;
+    if (error == EEXIST && is_directory(path)) return std::nullopt;
+    if (error != ENOENT) return errno_error("cannot create " + path, error);
+    std::error_code ec;  // a parent is missing too
+    fs::create_directories(path, ec);
+    if (ec) return errno_error("cannot create " + path, ec.value());
+  }
   if (::chmod(path.c_str(), mode) != 0) return errno_error("cannot chmod " + path);
   return std::nullopt;
 }

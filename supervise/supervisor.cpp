@@ -329,8 +329,10 @@ void Supervisor::begin() {
   } else if (config_.start_down) {
     enter(St::down, RunState::down);
   } else {
+    config_just_read_ = true;
     start();
   }
+  config_just_read_ = false;
   run_queue();
 }
 
@@ -692,7 +694,9 @@ bool Supervisor::run_oneshot_down() {
 // ---- steps the cells share ---------------------------------------------------------
 
 void Supervisor::start() {
-  reload_config();
+  // Read at every start, so that an edit applies at the next one (begin()
+  // has just read it for the first).
+  if (!config_just_read_) reload_config();
   if (wait_for_dependencies()) return;
   output_->set_limits(config_.log_max_bytes, config_.log_keep);
   if (config_.oneshot && config_.up_command.empty()) {

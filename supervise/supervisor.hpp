@@ -222,6 +222,7 @@ class Supervisor {
   Status status_;
   std::deque<std::pair<Event, EventData>> queue_;
   bool handling_ = false;
+  bool config_just_read_ = false;  // begin() read the config for its first start()
   bool dirty_ = false;
   bool finished_ = false;
   pid_t run_pid_ = 0;

@@ -159,6 +159,27 @@ TEST(Files, AtomicWriteReplacesWholeAndLeavesNoTemp) {
   EXPECT_EQ(failure->errnum, ENOENT);
 }
 
+TEST(Files, MakeDirsCreatesParentsSetsTheModeAndRefusesAFile) {
+  test::Sandbox sandbox;
+  const mode_t old_umask = ::umask(077);
+  const std::string deep = sandbox.path("a/b/c");
+  EXPECT_FALSE(make_dirs(deep, 0750));
+  EXPECT_FALSE(make_dirs(sandbox.path("one"), 0755));
+  ::umask(old_umask);
+  struct stat st {};
+  ASSERT_EQ(::stat(deep.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  ASSERT_EQ(::stat(sandbox.path("one").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  EXPECT_FALSE(make_dirs(deep, 0700));  // there already: left as it is
+  ASSERT_EQ(::stat(deep.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  sandbox.write("file", "x");
+  auto refused = make_dirs(sandbox.path("file"));
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->line.find("File exists"), std::string::npos) << refused->line;
+}
+
 TEST(Files, ReadingNeverHangsAndIsCapped) {
   test::Sandbox sandbox;
   ASSERT_EQ(::mkfifo(sandbox.path("fifo").c_str(), 0600), 0);
