@@ -165,6 +165,73 @@ int help(const CommandSpec* command) {
   return exit_code::kOk;
 }
 
+// One option's effect; an exit code when its value is not one.
+std::optional<int> set_option(const OptionSpec& option, const std::optional<std::string>& value,
+                              const std::string& where, Context& ctx, Invocation& in) {
+  switch (option.option) {
+    case kWait:
+      in.wait = true;
+      break;
+    case kTimeout:
+      // -t MS; an empty MS is no timeout.
+      in.timeout_ms = value->empty() ? std::nullopt : svkit::parse_number<int64_t>(*value);
+      if (!value->empty() && (!in.timeout_ms || *in.timeout_ms < 0)) {
+        return usage_error(where + "-t \"" + *value + "\" is not a whole number of milliseconds");
+      }
+      break;
+    case kJson:
+      in.json = true;
+      break;
+    case kLines:
+      in.lines = svkit::parse_number<size_t>(*value);
+      if (!in.lines) return usage_error(where + "-n \"" + *value + "\" is not a number of lines");
+      break;
+    case kFollow:
+      in.follow = true;
+      break;
+    case kEvidence:
+      in.evidence = true;
+      break;
+    case kScandir:
+      ctx.scandir = *value;
+      break;
+    case kStateDir:
+      ctx.state_dir = *value;
+      break;
+  }
+  return std::nullopt;
+}
+
+// The words after the command's name, against what it takes.
+std::optional<int> check_words(const Invocation& in) {
+  const std::string where = std::string(in.command->name) + ": ";
+  const size_t count = in.words.size();
+  switch (in.command->words) {
+    case Words::names:
+      if (count == 0) return usage_error(where + "name at least one service");
+      break;
+    case Words::condition_then_names:
+      if (count == 0 || (in.words[0] != "up" && in.words[0] != "down" && in.words[0] != "ready")) {
+        return usage_error(where + "\"" + (count ? in.words[0] : "") +
+                           "\" is not up, down or ready");
+      }
+      break;
+    case Words::profile:
+      if (count != 1) return usage_error(where + "one profile name");
+      break;
+    case Words::profile_then_command:
+      if (count < 2)
+        return usage_error(where + "a profile name, then the command (add NAME [--] CMD...)");
+      break;
+    case Words::none:
+      if (count != 0) return usage_error(where + "takes no arguments");
+      break;
+    case Words::any_names:
+      break;
+  }
+  return std::nullopt;
+}
+
 // Parses argv into `in`; an exit code when there is nothing to run (help, or
 // a usage error said in one line).
 std::optional<int> parse(int argc, char** argv, Context& ctx, Invocation& in) {
@@ -228,65 +295,10 @@ std::optional<int> parse(int argc, char** argv, Context& ctx, Invocation& in) {
     } else if (!option->value && value) {
       return usage_error(where + std::string(arg) + " takes no value");
     }
-    switch (option->option) {
-      case kWait:
-        in.wait = true;
-        break;
-      case kTimeout:
-        // -t MS; an empty MS is no timeout.
-        in.timeout_ms = value->empty() ? std::nullopt : svkit::parse_number<int64_t>(*value);
-        if (!value->empty() && (!in.timeout_ms || *in.timeout_ms < 0)) {
-          return usage_error(where + "-t \"" + *value + "\" is not a whole number of milliseconds");
-        }
-        break;
-      case kJson:
-        in.json = true;
-        break;
-      case kLines:
-        in.lines = svkit::parse_number<size_t>(*value);
-        if (!in.lines) return usage_error(where + "-n \"" + *value + "\" is not a number of lines");
-        break;
-      case kFollow:
-        in.follow = true;
-        break;
-      case kEvidence:
-        in.evidence = true;
-        break;
-      case kScandir:
-        ctx.scandir = *value;
-        break;
-      case kStateDir:
-        ctx.state_dir = *value;
-        break;
-    }
+    if (auto code = set_option(*option, value, where, ctx, in)) return code;
   }
   if (!in.command) return usage_error("no command; commands: " + command_list());
-  const std::string where = std::string(in.command->name) + ": ";
-  const size_t count = in.words.size();
-  switch (in.command->words) {
-    case Words::names:
-      if (count == 0) return usage_error(where + "name at least one service");
-      break;
-    case Words::condition_then_names:
-      if (count == 0 || (in.words[0] != "up" && in.words[0] != "down" && in.words[0] != "ready")) {
-        return usage_error(where + "\"" + (count ? in.words[0] : "") +
-                           "\" is not up, down or ready");
-      }
-      break;
-    case Words::profile:
-      if (count != 1) return usage_error(where + "one profile name");
-      break;
-    case Words::profile_then_command:
-      if (count < 2)
-        return usage_error(where + "a profile name, then the command (add NAME [--] CMD...)");
-      break;
-    case Words::none:
-      if (count != 0) return usage_error(where + "takes no arguments");
-      break;
-    case Words::any_names:
-      break;
-  }
-  return std::nullopt;
+  return check_words(in);
 }
 
 // The services a command names: what it validates as service names.
