@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../lib/control.hpp"
+#include "../lib/log.hpp"
 #include "../lib/number.hpp"
 #include "../lib/paths.hpp"
 #include "../svkit/programs.hpp"
@@ -351,6 +352,9 @@ int run(const Context& ctx, const Invocation& in) {
 
 int svkit::programs::svctl_main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
+  // svctl says what it has to say itself, but the library it calls may log
+  // (and the one binary builds spdlog without a default logger).
+  svkit::init_logging("svctl");
   const auto paths = svkit::Paths::from_environment();
   Context ctx{paths.scandir, paths.rundir, paths.state_dir, paths.log_dir};
   Invocation in;
