@@ -334,7 +334,9 @@ TEST(Health, AHangingCheckIsKilledAtItsTimeout) {
   sb.add_service("svc", "exec sleep 100000",
                  {{"health", "#!/bin/sh\necho $$ > " + health_pid + "\nexec sleep 100000\n"},
                   {"health-interval", "20"},
-                  {"health-timeout", "100"},
+                  // Long enough for the check's shell to write its pid on a
+                  // loaded machine (at 100 ms a sanitizer run once lost it).
+                  {"health-timeout", "1000"},
                   {"health-retries", "1"}});
   ::chmod((sb.service_dir("svc") + "/health").c_str(), 0755);
   sb.start_svscan();
