@@ -289,7 +289,7 @@ HttpResponse Probes::status(const std::string& name) {
     std::string body = "[";
     for (const auto& s : services) {
       if (body.size() > 1) body += ',';
-      body += status_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      body += json_text(status_json(s));
     }
     return {.content_type = "application/json", .body = body + "]\n"};
   }

@@ -20,9 +20,14 @@ struct adl_serializer<std::optional<T>> {
 
 namespace svkit {
 
+// Compact JSON text; text that is not UTF-8 is replaced, not fatal.
+inline std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // One line of JSON and a newline.
 inline std::string json_line(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return json_text(j) + "\n";
 }
 
 // "[json.exception.type_error.302] type must be string" → "type must be string".

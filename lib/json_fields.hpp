@@ -109,8 +109,7 @@ inline void write_string(std::string& out, std::string_view text) {
     out += text;
     out += '"';
   } else {  // escapes and UTF-8 (text that is not UTF-8 is replaced): nlohmann's
-    out += nlohmann::json(std::string(text))
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += json_text(std::string(text));
   }
 }
 
@@ -139,8 +138,7 @@ void write_value(std::string& out, const V& value) {
     }
     out += ']';
   } else if constexpr (std::is_same_v<V, nlohmann::json>) {
-    out += value.is_null() ? "null"
-                           : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += value.is_null() ? "null" : json_text(value);
   } else {
     write_object(out, value);
   }
@@ -269,6 +267,11 @@ auto* nested_object(M& member) {
   }
 }
 
+// Whether a member is read as a nested object (nested_object gives it).
+template <class M>
+inline constexpr bool holds_object =
+    !std::is_same_v<decltype(nested_object(std::declval<M&>())), void*>;
+
 // An nlohmann SAX handler that fills a T straight from the text: its own
 // members' shapes only, one level of nesting (an object of a fielded struct,
 // an array of scalars). Any other shape stops it (false): the caller then
@@ -297,11 +300,11 @@ class Reader {
     inner_ = kNoField;
     level_ = Level::object;
     return with_field(target_, field_, [](auto& member) {
-      if constexpr (std::is_same_v<decltype(nested_object(member)), void*>) {
-        return false;
-      } else {
+      if constexpr (holds_object<std::remove_cvref_t<decltype(member)>>) {
         nested_object(member);  // an empty object is a value too
         return true;
+      } else {
+        return false;
       }
     });
   }
@@ -312,11 +315,11 @@ class Reader {
       return true;
     }
     return with_field(target_, field_, [&](auto& member) {
-      if constexpr (std::is_same_v<decltype(nested_object(member)), void*>) {
-        return false;
-      } else {
+      if constexpr (holds_object<std::remove_cvref_t<decltype(member)>>) {
         inner_ = index_of<std::remove_pointer_t<decltype(nested_object(member))>>(key);
         return true;
+      } else {
+        return false;
       }
     });
   }
@@ -378,11 +381,11 @@ class Reader {
         });
       case Level::object:
         return with_field(target_, field_, [&](auto& member) {
-          if constexpr (std::is_same_v<decltype(nested_object(member)), void*>) {
-            return false;
-          } else {
+          if constexpr (holds_object<std::remove_cvref_t<decltype(member)>>) {
             return with_field(*nested_object(member), inner_,
                               [&](auto& m) { return assign(m, value); });
+          } else {
+            return false;
           }
         });
     }
@@ -413,16 +416,10 @@ void from_json(const nlohmann::json& j, T& object) {
     throw nlohmann::json::type_error::create(
         302, std::string("type must be object, but is ") + j.type_name(), &j);
   }
-  std::apply(
-      [&](const auto&... field) {
-        ((j.contains(field.key)
-              ? void(object.*field.member =
-                         j.at(field.key)
-                             .template get<std::remove_cvref_t<decltype(object.*field.member)>>())
-              : void()),
-         ...);
-      },
-      json_fields::fields<T>());
+  auto take = [&](const auto& field) {
+    if (const auto it = j.find(field.key); it != j.end()) it->get_to(object.*field.member);
+  };
+  std::apply([&](const auto&... field) { (take(field), ...); }, json_fields::fields<T>());
 }
 
 // One line of the struct's JSON and a newline, with no DOM built.
