@@ -329,10 +329,8 @@ void Supervisor::begin() {
   } else if (config_.start_down) {
     enter(St::down, RunState::down);
   } else {
-    config_just_read_ = true;
-    start();
+    start_as_configured();  // with the config just read
   }
-  config_just_read_ = false;
   run_queue();
 }
 
@@ -693,10 +691,13 @@ bool Supervisor::run_oneshot_down() {
 
 // ---- steps the cells share ---------------------------------------------------------
 
+// The config is read at every start, so that an edit applies at the next one.
 void Supervisor::start() {
-  // Read at every start, so that an edit applies at the next one (begin()
-  // has just read it for the first).
-  if (!config_just_read_) reload_config();
+  reload_config();
+  start_as_configured();
+}
+
+void Supervisor::start_as_configured() {
   if (wait_for_dependencies()) return;
   output_->set_limits(config_.log_max_bytes, config_.log_keep);
   if (config_.oneshot && config_.up_command.empty()) {

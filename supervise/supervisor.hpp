@@ -170,6 +170,7 @@ class Supervisor {
   void reload_config();
   bool adopt_orphaned_run();
   void start();
+  void start_as_configured();
   SpawnRequest script_request(std::vector<std::string> argv);
   bool run_oneshot_down();
   void send_down_signal();
@@ -222,7 +223,6 @@ class Supervisor {
   Status status_;
   std::deque<std::pair<Event, EventData>> queue_;
   bool handling_ = false;
-  bool config_just_read_ = false;  // begin() read the config for its first start()
   bool dirty_ = false;
   bool finished_ = false;
   pid_t run_pid_ = 0;
