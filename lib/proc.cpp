@@ -7,8 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 
 #include "files.hpp"
 #include "number.hpp"
@@ -17,16 +15,12 @@ namespace svkit {
 
 std::optional<std::string> proc_stat_field(pid_t pid, int field) {
   if (field < 3) return std::nullopt;
-  // One line of at most about 700 bytes (a 16-byte name, 50 numbers): read on
-  // the stack, since supervise asks at every start and keeps what it allocates.
-  char path[32];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::array<char, 1536> buffer;
-  const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-  if (n <= 0 || size_t(n) == buffer.size()) return std::nullopt;
-  const std::string_view text(buffer.data(), size_t(n));
+  // One short line: read as it comes (a /proc file says size 0), without the
+  // 4 KiB guess read_small_file makes (supervise asks at every start).
+  const auto line =
+      read_small_file_at(AT_FDCWD, "/proc/" + std::to_string(pid) + "/stat", kConfigFileCap);
+  if (!line) return std::nullopt;
+  const std::string_view text(*line);
   // The command name (field 2) may hold spaces and parentheses: count from
   // the last ')'. Tokens after it are fields 3, 4, ...
   const auto close = text.rfind(')');
