@@ -58,7 +58,9 @@ Sandbox::Sandbox() {
   }
 }
 
-// Processes whose working directory is inside `root`: what a test left running.
+// Processes whose working directory is `root` or inside it: what a test left
+// running (svscan and its supervise processes run in `root`, services in
+// their folders).
 static std::vector<pid_t> processes_inside(const std::string& root) {
   std::vector<pid_t> found;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -66,7 +68,7 @@ static std::vector<pid_t> processes_inside(const std::string& root) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::error_code ec;
     const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec).string();
-    if (!ec && cwd.starts_with(root + "/") && !is_zombie(std::stoi(name))) {
+    if (!ec && (cwd == root || cwd.starts_with(root + "/")) && !is_zombie(std::stoi(name))) {
       found.push_back(std::stoi(name));
     }
   }
@@ -94,6 +96,11 @@ Sandbox::~Sandbox() {
                   << ") outlived its test in " << root_
                   << "; /proc/PID/stat: " << read_text("/proc/" + std::to_string(pid) + "/stat");
     ::kill(pid, SIGKILL);
+  }
+  // A leaked supervise may have started its service again meanwhile: no
+  // process of the test outlives it (nor holds the test's output open).
+  for (int pass = 0; pass < 3; ++pass) {
+    for (pid_t pid : processes_inside(root_)) ::kill(pid, SIGKILL);
   }
   std::error_code ignored;
   std::filesystem::remove_all(root_, ignored);
