@@ -316,9 +316,8 @@ std::vector<std::string> service_names(const Invocation& in) {
   }
 }
 
-int run(const Context& ctx, const Invocation& in) {
+int run(const Context& ctx, const Invocation& in, const std::vector<std::string>& names) {
   const std::string_view name = in.command->name;
-  const auto names = service_names(in);
   // -w [-t MS]: the command, then a wait until each service is ready, on a
   // new instance when `fresh` names the running one (never taken for it).
   auto then_wait = [&](int code, const std::map<std::string, Instance>& fresh) {
@@ -359,7 +358,8 @@ int svkit::programs::svctl_main(int argc, char** argv) {
   Context ctx{paths.scandir, paths.rundir, paths.state_dir, paths.log_dir};
   Invocation in;
   if (auto code = parse(argc, argv, ctx, in)) return *code;
-  for (const auto& name : service_names(in)) {
+  const auto names = service_names(in);
+  for (const auto& name : names) {
     if (!valid_service_name(name)) {
       return usage_error("\"" + name +
                          "\" is not a service name (UTF-8, no '/' or '..', no leading dot)");
@@ -378,5 +378,5 @@ int svkit::programs::svctl_main(int argc, char** argv) {
       return exit_code::kSystem;
     }
   }
-  return run(ctx, in);
+  return run(ctx, in, names);
 }
