@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "../lib/files.hpp"
@@ -214,6 +215,13 @@ TEST(Logs, LastLinesMergedByTimeAndFollowedAcrossRotationAndRestart) {
           return (read_text(log) + read_text(log + ".1")).find("said " + word) != std::string::npos;
         },
         name + " to log \"" + word + "\"");
+    // Lines are stamped to the millisecond and ties merge by name: the next line must be
+    // stamped later than this one for the merge order below to be the time order.
+    const auto stamped =
+        std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    eventually(
+        [&] { return std::chrono::system_clock::now() >= stamped + std::chrono::milliseconds(1); },
+        "the clock to pass the millisecond of \"" + word + "\"");
   };
   say("a", "one");
   say("b", "two");
