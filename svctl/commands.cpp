@@ -429,9 +429,13 @@ int wait_for(const Context& ctx, const std::string& condition, std::optional<int
     if (!watch_status_folders()) return exit_code::kNotSupervised;
     std::vector<std::string> missing;
     for (const auto& name : names) {
-      auto s = read_status(service_dir(ctx, name));
+      const std::string dir = service_dir(ctx, name);
+      auto s = read_status(dir);
       const auto old = not_these.find(name);
-      if (!s || !condition_holds(condition, *s, old == not_these.end() ? nullptr : &old->second)) {
+      // Up or ready only by a live supervise's word: the status a dead one
+      // left says "up" about a process nobody watches.
+      if (!s || !condition_holds(condition, *s, old == not_these.end() ? nullptr : &old->second) ||
+          (condition != "down" && !is_supervised(dir))) {
         missing.push_back(name);
       }
     }

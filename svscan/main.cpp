@@ -24,6 +24,14 @@ constexpr const char* kUsage =
 // Options by libc's getopt_long, not CLI11: svscan lives as long as the
 // container, and CLI11's code would stay in its private memory.
 int svkit::programs::svscan_main(int argc, char** argv) {
+  // A stop asked for before the handlers are in waits for them instead of
+  // killing svscan: a restarted svscan killed so would leave the supervise
+  // processes it was about to take back running, with no one to stop them.
+  // Once they are in, nothing stays blocked, whatever mask svscan inherited.
+  sigset_t stop_signals;
+  ::sigemptyset(&stop_signals);
+  for (int signal : {SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&stop_signals, signal);
+  ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   const auto paths = svkit::Paths::from_environment();
   std::string scandir = paths.scandir;
   uint64_t rescan_ms = 0;
@@ -65,6 +73,9 @@ int svkit::programs::svscan_main(int argc, char** argv) {
       spdlog::error("{}", error);
       code = 111;
     } else {
+      sigset_t none;
+      ::sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
       scanner.scan();
       // The first scan starts every supervise at once: what it built to do
       // so is freed, and goes back to the system.

@@ -131,8 +131,10 @@ void Sandbox::add_service(const std::string& name, const std::string& run_body,
   ASSERT_EQ(::rename(staging.c_str(), service_dir(name).c_str()), 0) << name;
 }
 
-pid_t Sandbox::start_svscan(const std::vector<std::string>& extra_args) {
-  SpawnRequest request{.argv = {program_path("svscan")}, .extra_env = env(), .cwd = root_};
+pid_t Sandbox::start_svscan(const std::vector<std::string>& extra_args,
+                            const std::vector<std::string>& launcher) {
+  SpawnRequest request{.argv = launcher, .extra_env = env(), .cwd = root_};
+  request.argv.push_back(program_path("svscan"));
   request.argv.insert(request.argv.end(), extra_args.begin(), extra_args.end());
   request.argv.push_back(scandir());
   auto result = spawn(request);

@@ -56,7 +56,9 @@ class Sandbox {
   void write(const std::string& path, const std::string& content, bool executable = false);
   std::string path(const std::string& relative) const { return root_ + "/" + relative; }
 
-  pid_t start_svscan(const std::vector<std::string>& extra_args = {});
+  // svscan on the scandir; `launcher` (a command and its arguments) runs it.
+  pid_t start_svscan(const std::vector<std::string>& extra_args = {},
+                     const std::vector<std::string>& launcher = {});
   // SIGTERM to svscan and wait for it; its exit code (or 128+signal).
   int stop_svscan();
   pid_t svscan_pid() const { return svscan_pid_; }
