@@ -379,6 +379,13 @@ def ctxt_switches(pid):
     return total
 
 
+def round_median(values):
+    """The median of a figure's rounds; a round without a number (an error, services left
+    running) makes the figure that round's text."""
+    texts = [v for v in values if isinstance(v, str)]
+    return texts[0] if texts else statistics.median(values)
+
+
 def p90(values):
     s = sorted(values)
     return s[max(0, math.ceil(0.9 * len(s)) - 1)]
@@ -387,43 +394,84 @@ def p90(values):
 # ---------------------------------------------------------------- the benchmarks
 # Each returns {figure: value}; a value is a number, or a string saying why there is none.
 
-def bench_restart(ctx, sup, args):
-    """SIGKILL the service after it has been up a while; time until the new one announces itself."""
-    inst = Instance(ctx, sup, 1, "restart").start()
-    try:
-        (pid, _), = inst.wait_up()
-        latencies = []
-        for _ in range(args.kills):
-            time.sleep(args.uptime_before_kill)
-            t0 = now_ms()
-            os.kill(pid, signal.SIGKILL)
-            (new, t1), = inst.fifo.read_pids(1, RESTART_TIMEOUT)
-            assert new != pid, "the same pid announced twice"
-            latencies.append(t1 - t0)
-            pid = new
-    finally:
-        inst.stop()
-    return {"restart_median": statistics.median(latencies), "restart_p90": p90(latencies)}
+def rotated(items, k):
+    """items, starting at position k (mod len): who goes first changes every round."""
+    k %= len(items)
+    return items[k:] + items[:k]
 
 
-def bench_fork_exec(ctx, args):
+class ForkExec:
     """Reference: this script's own Popen of the same run script until its line arrives."""
-    d = Path(tempfile.mkdtemp(prefix="fork-exec-", dir=ctx.tmp))
-    fifo = Fifo(d / "up.fifo", d.name)
-    make_service(d / "svc", d / "up.fifo", {})
-    latencies = []
-    try:
-        for _ in range(args.kills):
-            t0 = now_ms()
-            p = subprocess.Popen([str(d / "svc" / "run")], stdin=subprocess.DEVNULL)
-            ctx.popens.append(p)
-            (_, t1), = fifo.read_pids(1, RESTART_TIMEOUT)
-            latencies.append(t1 - t0)
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.dir = Path(tempfile.mkdtemp(prefix="fork-exec-", dir=ctx.tmp))
+        self.fifo = Fifo(self.dir / "up.fifo", self.dir.name)
+        make_service(self.dir / "svc", self.dir / "up.fifo", {})
+
+    def once(self):
+        t0 = now_ms()
+        p = subprocess.Popen([str(self.dir / "svc" / "run")], stdin=subprocess.DEVNULL)
+        self.ctx.popens.append(p)
+        try:
+            (_, t1), = self.fifo.read_pids(1, RESTART_TIMEOUT)
+        finally:
             p.kill()
             p.wait()
-    finally:
-        fifo.close()
+        return t1 - t0
+
+    def close(self):
+        self.fifo.close()
+
+
+def restart_figures(latencies):
     return {"restart_median": statistics.median(latencies), "restart_p90": p90(latencies)}
+
+
+def bench_restart(ctx, sups, args):
+    """One service per supervisor, all up side by side; the SIGKILLs go round-robin, one per
+    supervisor (and one fork+exec reference) a round, the first of a round changing every
+    round, so a slow moment of the machine falls on every supervisor alike. Every kill comes
+    after the same idle pause (a kill right after another's restart would find the machine
+    warmer), and each service has been up at least --uptime-before-kill seconds when it is
+    killed; t1 = the new instance's line on the FIFO."""
+    insts, pids, latencies, failed = {}, {}, {}, {}
+    reference = ForkExec(ctx)
+    try:
+        for sup in sups:
+            insts[sup.name] = Instance(ctx, sup, 1, "restart").start()
+        for name, inst in insts.items():
+            try:
+                (pids[name], _), = inst.wait_up()
+            except (TimeoutError, OSError) as e:
+                failed[name] = f"error: {e}"
+        names = list(insts) + [REFERENCE]
+        latencies = {name: [] for name in names}
+        pause = args.uptime_before_kill / len(names)
+        for k in range(args.kills):
+            for name in rotated(names, k):
+                time.sleep(pause)
+                if name == REFERENCE:
+                    latencies[name].append(reference.once())
+                    continue
+                if name in failed:
+                    continue
+                try:
+                    t0 = now_ms()
+                    os.kill(pids[name], signal.SIGKILL)
+                    (new, t1), = insts[name].fifo.read_pids(1, RESTART_TIMEOUT)
+                    if new == pids[name]:
+                        raise AssertionError("the same pid announced twice")
+                    latencies[name].append(t1 - t0)
+                    pids[name] = new
+                except (TimeoutError, AssertionError, OSError) as e:
+                    failed[name] = f"error: {e}"
+    finally:
+        for inst in insts.values():
+            inst.stop()
+        reference.close()
+    return {name: ({"restart_median": failed[name], "restart_p90": failed[name]} if name in failed
+                   else restart_figures(values)) for name, values in latencies.items()}
 
 
 def bench_memory(ctx, sup, args):
@@ -563,6 +611,18 @@ def ratio(value, best):
     return value / best
 
 
+def round_ratios(rows):
+    """svkit/best peer in each round where both have a number, as text."""
+    svkit = rows.get("svkit", [])
+    ratios = []
+    for r, value in enumerate(svkit):
+        peers = [v[r] for k, v in rows.items()
+                 if k != "svkit" and r < len(v) and isinstance(v[r], (int, float))]
+        if isinstance(value, (int, float)) and peers:
+            ratios.append(f"{ratio(value, min(peers)):.2f}")
+    return ratios
+
+
 def report(results, args):
     """results: {figure: {row label: value}} -> the table, as text."""
     lines = [f"{'figure':<52} {'supervisor':<14} {'value':>12}  {'x best':>7}", "-" * 90]
@@ -584,6 +644,9 @@ def report(results, args):
         peers = [v for k, v in numeric.items() if k != "svkit"]
         if "svkit" in numeric and peers:
             lines.append(f"{'':<52} {'svkit/best peer':<14} {ratio(numeric['svkit'], min(peers)):>12.3g}")
+        by_round = round_ratios(results.get(f"{key}_rounds", {}))
+        if len(by_round) > 1:
+            lines.append(f"{'':<52} {'by round':<14} {'  '.join(by_round):>12}")
         lines.append("")
     return "\n".join(lines)
 
@@ -626,6 +689,8 @@ def parse_args():
     ap.add_argument("--uptime-before-kill", type=float, default=3.0, help="seconds a service is up before each kill")
     ap.add_argument("--idle-seconds", type=float, default=60.0, help="seconds of idleness for the ctx switch count")
     ap.add_argument("--repeats", type=int, default=5, help="repetitions of the status query (median)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of bring-up, status and shutdown, supervisors in turn (median)")
     ap.add_argument("--only", default=",".join(BENCHES), help=f"comma list of {','.join(BENCHES)}")
     ap.add_argument("--supervisors", default=",".join(SUPERVISORS), help=f"comma list of {','.join(SUPERVISORS)}")
     ap.add_argument("--readiness", action="store_true",
@@ -686,6 +751,16 @@ def prepare(args):
                           args.readiness)
 
 
+def record_rounds(results, rounds, sups):
+    """Each scale figure's values round by round, under the table's row labels."""
+    for key, by_name in rounds.items():
+        for name, values in by_name.items():
+            figure, label = key, name
+            if key == "shutdown_alt":
+                figure, label = "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
+            results.setdefault(f"{figure}_rounds", {})[label] = values
+
+
 def run_all(ctx, args, results):
     sups = supervisors(ctx.libexec)
     chosen = [sups[s] for s in args.supervisors]
@@ -697,27 +772,38 @@ def run_all(ctx, args, results):
                 key, label = "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
             results.setdefault(key, {})[label] = value
 
-    def attempt(names, benches, fn, *fn_args):
-        """Run one benchmark; a failure becomes an error cell, and the other benchmarks go on."""
+    def measure(names, benches, fn, *fn_args):
+        """Run one benchmark: {name: figures}; a failure becomes an error cell for each of its
+        figures, and the other benchmarks go on."""
         print(f"# {fn.__name__} {','.join(names)}", file=sys.stderr, flush=True)
         try:
             out = fn(*fn_args)
-            for name in names:
-                record(name, out[name] if len(names) > 1 else out)
+            return {name: out[name] if len(names) > 1 else out for name in names}
         except (TimeoutError, RuntimeError, AssertionError, OSError, subprocess.SubprocessError) as e:
-            for name in names:
-                record(name, {k: f"error: {e}" for k, b, _, _ in FIGURES if b in benches})
+            return {name: {k: f"error: {e}" for k, b, _, _ in FIGURES if b in benches} for name in names}
 
-    for sup in chosen:
-        if "restart" in args.only:
-            attempt([sup.name], ["restart"], bench_restart, ctx, sup, args)
-        if "memory" in args.only:
-            attempt([sup.name], ["memory"], bench_memory, ctx, sup, args)
-        scale = [b for b in ("bringup", "status", "shutdown") if b in args.only]
-        if scale:
-            attempt([sup.name], scale, bench_scale, ctx, sup, args, scale)
+    def attempt(names, benches, fn, *fn_args):
+        for name, figures in measure(names, benches, fn, *fn_args).items():
+            record(name, figures)
+
     if "restart" in args.only:
-        attempt([REFERENCE], ["restart"], bench_fork_exec, ctx, args)
+        attempt([s.name for s in chosen] + [REFERENCE], ["restart"], bench_restart, ctx, chosen, args)
+    if "memory" in args.only:
+        for sup in chosen:
+            attempt([sup.name], ["memory"], bench_memory, ctx, sup, args)
+    scale = [b for b in ("bringup", "status", "shutdown") if b in args.only]
+    # Rounds, each supervisor once a round (the first changing every round); the table
+    # shows each figure's median over the rounds, and svkit/best peer round by round.
+    rounds = {}  # figure -> {name: [value of each round]}
+    for r in range(args.rounds if scale else 0):
+        print(f"# round {r + 1} of {args.rounds}", file=sys.stderr, flush=True)
+        for sup in rotated(chosen, r):
+            for key, value in measure([sup.name], scale, bench_scale, ctx, sup, args, scale)[sup.name].items():
+                rounds.setdefault(key, {}).setdefault(sup.name, []).append(value)
+    for key, by_name in rounds.items():
+        for name, values in by_name.items():
+            record(name, {key: round_median(values)})
+    record_rounds(results, rounds, sups)
     if "idle" in args.only:
         attempt([s.name for s in chosen], ["idle"], bench_idle, ctx, chosen, args)
 
