@@ -51,7 +51,8 @@ SHUTDOWN_TIMEOUT = 10.0   # s: services still up after that are reported as left
 SETTLE = 1.0              # s: let supervisors finish their post-spawn work before sampling
 REFERENCE = "fork+exec"   # the reference rows: not supervisors, not in the ratios
 DEATH = "SIGKILL->exit"
-REFERENCES = (REFERENCE, DEATH)
+FLOOR = "no supervisor"    # the scale figures' floors: the bench's own spawns and SIGTERMs
+REFERENCES = (REFERENCE, DEATH, FLOOR)
 
 
 def now_ms():
@@ -523,8 +524,8 @@ def time_status(inst, repeats):
     return statistics.median(times)
 
 
-def time_shutdown(inst, pids, sig):
-    """Signal the scan root; time until every service pid has exited (pidfd poll, no sleeping)."""
+def time_shutdown(stop, pids):
+    """Call stop(); time until every service pid has exited (pidfd poll, no sleeping)."""
     poller, fds = select.poll(), []
     for pid in pids:
         try:
@@ -535,7 +536,7 @@ def time_shutdown(inst, pids, sig):
         poller.register(fd, select.POLLIN)
     left, t1 = set(fds), None
     t0 = now_ms()
-    os.kill(inst.proc.pid, sig)
+    stop()
     deadline = time.monotonic() + SHUTDOWN_TIMEOUT
     while left:
         remaining = deadline - time.monotonic()
@@ -564,7 +565,8 @@ def bench_scale(ctx, sup, args, wanted):
             time.sleep(SETTLE)
             out["status"] = time_status(inst, args.repeats)
         if "shutdown" in wanted:
-            out["shutdown"] = time_shutdown(inst, [p for p, _ in announced], signal.SIGTERM)
+            out["shutdown"] = time_shutdown(lambda: os.kill(inst.proc.pid, signal.SIGTERM),
+                                            [p for p, _ in announced])
     finally:
         inst.stop()
     if "bringup" not in wanted:
@@ -574,12 +576,37 @@ def bench_scale(ctx, sup, args, wanted):
     return out
 
 
+def bench_scale_floor(ctx, args, wanted):
+    """The floors of bring-up and shutdown, with no supervisor: the bench's own posix_spawn of
+    the N run scripts one after another until every line has arrived, then a SIGTERM to each
+    until every one has exited."""
+    d = Path(tempfile.mkdtemp(prefix="scale-floor-", dir=ctx.tmp))
+    fifo = Fifo(d / "up.fifo", d.name)
+    make_service(d / "svc", d / "up.fifo", {})
+    run, pids, out = str(d / "svc" / "run"), [], {}
+    try:
+        t0 = now_ms()
+        for _ in range(args.services_scale):
+            pids.append(os.posix_spawn(run, [run], os.environ))
+        announced = fifo.read_pids(args.services_scale, UP_TIMEOUT)
+        if "bringup" in wanted:
+            out["bringup"] = max(t for _, t in announced) - t0
+        if "shutdown" in wanted:
+            out["shutdown"] = time_shutdown(lambda: [os.kill(p, signal.SIGTERM) for p in pids], pids)
+    finally:
+        for pid in pids:
+            kill_and_wait(pid, lambda: TRACK.alive(pid))
+        reap_children()
+        fifo.close()
+    return out
+
+
 def bench_shutdown_alt(ctx, sup, args):
     """The same shutdown with the supervisor's documented stop-everything signal (runit: HUP)."""
     inst = Instance(ctx, sup, args.services_scale, "scale-alt").start()
     try:
         announced = inst.wait_up()
-        return time_shutdown(inst, [p for p, _ in announced], sup.alt_stop)
+        return time_shutdown(lambda: os.kill(inst.proc.pid, sup.alt_stop), [p for p, _ in announced])
     finally:
         inst.stop()
 
@@ -633,7 +660,7 @@ def round_ratios(rows):
     ratios = []
     for r, value in enumerate(svkit):
         peers = [v[r] for k, v in rows.items()
-                 if k != "svkit" and r < len(v) and isinstance(v[r], (int, float))]
+                 if k != "svkit" and k not in REFERENCES and r < len(v) and isinstance(v[r], (int, float))]
         if isinstance(value, (int, float)) and peers:
             ratios.append(f"{ratio(value, min(peers)):.2f}")
     return ratios
@@ -817,6 +844,9 @@ def run_all(ctx, args, results):
         for sup in rotated(chosen, r):
             for key, value in measure([sup.name], scale, bench_scale, ctx, sup, args, scale)[sup.name].items():
                 rounds.setdefault(key, {}).setdefault(sup.name, []).append(value)
+        if {"bringup", "shutdown"} & set(scale):
+            for key, value in measure([FLOOR], scale, bench_scale_floor, ctx, args, scale)[FLOOR].items():
+                rounds.setdefault(key, {}).setdefault(FLOOR, []).append(value)
     for key, by_name in rounds.items():
         for name, values in by_name.items():
             record(name, {key: round_median(values)})
