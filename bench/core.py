@@ -830,7 +830,7 @@ def run_all(ctx, args, results):
             record(name, figures)
 
     if "restart" in args.only:
-        attempt([s.name for s in chosen] + list(REFERENCES), ["restart"], bench_restart, ctx, chosen,
+        attempt([s.name for s in chosen] + [REFERENCE, DEATH], ["restart"], bench_restart, ctx, chosen,
                 args)
     if "memory" in args.only:
         for sup in chosen:
