@@ -825,16 +825,22 @@ TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
   }
 }
 
+// Services s0..s(n-1) up, then their svscan SIGKILLed: the supervise
+// processes run on, with nobody to stop them until an svscan takes them back.
+void leave_supervisors_without_svscan(Sandbox& sb, int n) {
+  for (int i = 0; i < n; ++i) sb.add_service("s" + std::to_string(i), kLongRunning);
+  sb.start_svscan();
+  for (int i = 0; i < n; ++i) sb.wait("up", "s" + std::to_string(i));
+  ASSERT_EQ(::kill(sb.svscan_pid(), SIGKILL), 0);
+  ASSERT_EQ(sb.stop_svscan(), 128 + SIGKILL);
+}
+
 // A listing of many services learns which supervise processes live from one
 // read of /proc/locks. A supervise killed while svscan is gone (so none comes
 // back) leaves a status that still says up: the listing says not supervised.
 TEST(Svscan, AListingOfManyTellsADeadSuperviseFromItsStaleStatus) {
   Sandbox sb;
-  for (int i = 0; i < 20; ++i) sb.add_service("s" + std::to_string(i), kLongRunning);
-  sb.start_svscan();
-  for (int i = 0; i < 20; ++i) sb.wait("up", "s" + std::to_string(i));
-  ASSERT_EQ(::kill(sb.svscan_pid(), SIGKILL), 0);
-  ASSERT_EQ(sb.stop_svscan(), 128 + SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(leave_supervisors_without_svscan(sb, 20));
   const pid_t supervise = std::stoi(read_text(sb.service_dir("s7") + "/supervise/lock"));
   ASSERT_EQ(::kill(supervise, SIGKILL), 0);
   eventually([&] { return !process_alive(supervise); }, "s7's supervise to die");
@@ -860,11 +866,7 @@ TEST(Svscan, AListingOfManyTellsADeadSuperviseFromItsStaleStatus) {
 
 TEST(Svscan, AStopAskedForAtItsStartStillStopsTheSupervisorsItFinds) {
   Sandbox sb;
-  for (int i = 0; i < 3; ++i) sb.add_service("s" + std::to_string(i), kLongRunning);
-  sb.start_svscan();
-  for (int i = 0; i < 3; ++i) sb.wait("up", "s" + std::to_string(i));
-  ASSERT_EQ(::kill(sb.svscan_pid(), SIGKILL), 0);
-  ASSERT_EQ(sb.stop_svscan(), 128 + SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(leave_supervisors_without_svscan(sb, 3));
   // A SIGTERM that reaches the new svscan before it can act on it (here held
   // back by the mask it inherits) is acted on once it has taken the running
   // supervisors back: the harness fails the test on any of them left running.
