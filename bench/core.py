@@ -450,7 +450,7 @@ def bench_restart(ctx, sups, args):
     after the same idle pause (a kill right after another's restart would find the machine
     warmer), and each service has been up at least --uptime-before-kill seconds when it is
     killed; t1 = the new instance's line on the FIFO."""
-    insts, pids, latencies, failed = {}, {}, {}, {}
+    insts, pids, failed = {}, {}, {}
     reference = ForkExec(ctx)
     try:
         for sup in sups:
@@ -794,14 +794,11 @@ def prepare(args):
                           args.readiness)
 
 
-def record_rounds(results, rounds, sups):
-    """Each scale figure's values round by round, under the table's row labels."""
-    for key, by_name in rounds.items():
-        for name, values in by_name.items():
-            figure, label = key, name
-            if key == "shutdown_alt":
-                figure, label = "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
-            results.setdefault(f"{figure}_rounds", {})[label] = values
+def row_of(key, name, sups):
+    """A result's figure and row label: a supervisor's alternative stop is a row of shutdown."""
+    if key == "shutdown_alt":
+        return "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
+    return key, name
 
 
 def run_all(ctx, args, results):
@@ -810,10 +807,8 @@ def run_all(ctx, args, results):
 
     def record(name, figures):
         for key, value in figures.items():
-            label = name
-            if key == "shutdown_alt":
-                key, label = "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
-            results.setdefault(key, {})[label] = value
+            figure, label = row_of(key, name, sups)
+            results.setdefault(figure, {})[label] = value
 
     def measure(names, benches, fn, *fn_args):
         """Run one benchmark: {name: figures}; a failure becomes an error cell for each of its
@@ -849,8 +844,9 @@ def run_all(ctx, args, results):
                 rounds.setdefault(key, {}).setdefault(FLOOR, []).append(value)
     for key, by_name in rounds.items():
         for name, values in by_name.items():
-            record(name, {key: round_median(values)})
-    record_rounds(results, rounds, sups)
+            figure, label = row_of(key, name, sups)
+            results.setdefault(figure, {})[label] = round_median(values)
+            results.setdefault(f"{figure}_rounds", {})[label] = values
     if "idle" in args.only:
         attempt([s.name for s in chosen], ["idle"], bench_idle, ctx, chosen, args)
 
