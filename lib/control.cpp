@@ -7,7 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <charconv>
+#include <cstring>
 
 #include "fd.hpp"
 #include "files.hpp"
@@ -55,41 +56,74 @@ bool is_supervised_at(int dirfd, const std::string& service_dir) {
   return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
+namespace {
+
 // A line of /proc/locks: "7: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF",
 // the device as hexadecimal major:minor, the inode in decimal. Waiters'
 // lines ("7: -> FLOCK ...") hold nothing.
-std::optional<HeldLocks> HeldLocks::read() {
-  auto text = read_small_file("/proc/locks", 64 * 1024 * 1024);
-  if (!text) return std::nullopt;
-  HeldLocks locks;
-  std::string_view rest(*text);
-  while (!rest.empty()) {
-    const size_t end = std::min(rest.find('\n'), rest.size());
-    const std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(std::min(end + 1, rest.size()));
-    if (line.find(" FLOCK ") == std::string_view::npos ||
-        line.find(" WRITE ") == std::string_view::npos ||
-        line.find("->") != std::string_view::npos) {
-      continue;
-    }
-    unsigned major = 0, minor = 0;
-    unsigned long long inode = 0;
-    // The device is the sixth word: skip "ID: FLOCK ADVISORY WRITE PID ".
-    std::string_view words = line;
-    for (int skip = 0; skip < 5; ++skip) {
-      words.remove_prefix(std::min(words.find_first_not_of(' '), words.size()));
-      words.remove_prefix(std::min(words.find(' '), words.size()));
-    }
-    words.remove_prefix(std::min(words.find_first_not_of(' '), words.size()));
-    const std::string file(words.substr(0, words.find(' ')));
-    if (std::sscanf(file.c_str(), "%x:%x:%llu", &major, &minor, &inode) != 3) continue;
-    locks.files_.emplace(uint64_t(makedev(major, minor)), uint64_t(inode));
+std::optional<std::pair<uint64_t, uint64_t>> flock_held_for_writing(std::string_view line) {
+  if (line.find(" FLOCK ") == std::string_view::npos ||
+      line.find(" WRITE ") == std::string_view::npos || line.find("->") != std::string_view::npos) {
+    return std::nullopt;
   }
+  // The device is the sixth word: skip "ID: FLOCK ADVISORY WRITE PID ".
+  std::string_view words = line;
+  for (int skip = 0; skip < 5; ++skip) {
+    words.remove_prefix(std::min(words.find_first_not_of(' '), words.size()));
+    words.remove_prefix(std::min(words.find(' '), words.size()));
+  }
+  words.remove_prefix(std::min(words.find_first_not_of(' '), words.size()));
+  const char* const end = words.data() + words.size();
+  unsigned major = 0, minor = 0;
+  uint64_t inode = 0;
+  auto read = std::from_chars(words.data(), end, major, 16);
+  if (read.ec != std::errc() || read.ptr == end || *read.ptr != ':') return std::nullopt;
+  read = std::from_chars(read.ptr + 1, end, minor, 16);
+  if (read.ec != std::errc() || read.ptr == end || *read.ptr != ':') return std::nullopt;
+  read = std::from_chars(read.ptr + 1, end, inode);
+  if (read.ec != std::errc()) return std::nullopt;
+  return std::pair{uint64_t(makedev(major, minor)), inode};
+}
+
+}  // namespace
+
+// Read in pieces through one buffer, parsed line by line: a thousand
+// supervisors' locks are some 50 KiB of text, and on a listing every page a
+// short-lived svctl touches for the first time costs a page fault.
+std::optional<HeldLocks> HeldLocks::read() {
+  UniqueFd fd(::open("/proc/locks", O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  HeldLocks locks;
+  char buf[8192];
+  size_t kept = 0;  // the start of a line the last read cut off
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf + kept, sizeof buf - kept);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    std::string_view text(buf, kept + size_t(n));
+    for (size_t eol; (eol = text.find('\n')) != std::string_view::npos;) {
+      locks.add(text.substr(0, eol));
+      text.remove_prefix(eol + 1);
+    }
+    if (n == 0) {
+      locks.add(text);
+      break;
+    }
+    // The kernel ends each read at a line's end; a cut line is kept anyway,
+    // and one longer than the buffer, no lock line, is dropped.
+    kept = text.size() < sizeof buf ? text.size() : 0;
+    std::memmove(buf, text.data(), kept);
+  }
+  std::sort(locks.files_.begin(), locks.files_.end());
   return locks;
 }
 
+void HeldLocks::add(std::string_view line) {
+  if (auto file = flock_held_for_writing(line)) files_.push_back(*file);
+}
+
 bool HeldLocks::held(uint64_t device, uint64_t inode) const {
-  return inode != 0 && files_.contains({device, inode});
+  return inode != 0 && std::binary_search(files_.begin(), files_.end(), std::pair{device, inode});
 }
 
 }  // namespace svkit

@@ -2,11 +2,12 @@
 // (a FIFO, owner-only). Letters follow s6-svc where s6 has one.
 #pragma once
 
+#include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace svkit {
 
@@ -65,7 +66,9 @@ class HeldLocks {
   bool held(uint64_t device, uint64_t inode) const;
 
  private:
-  std::set<std::pair<uint64_t, uint64_t>> files_;  // device and inode
+  void add(std::string_view line);
+
+  std::vector<std::pair<uint64_t, uint64_t>> files_;  // device and inode, sorted
 };
 
 }  // namespace svkit

@@ -103,6 +103,33 @@ TEST(HeldLocks, AFlockForWritingIsListedUntilItIsReleased) {
   std::filesystem::remove_all(dir);
 }
 
+// /proc/locks is read in pieces of 8 KiB: with locks enough for several
+// pieces (some 60 bytes a line), every one of them is found.
+TEST(HeldLocks, EveryLockOfALongListIsFound) {
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("held-locks-many-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<UniqueFd> fds;
+  std::vector<std::pair<uint64_t, uint64_t>> files;
+  for (int i = 0; i < 500; ++i) {
+    UniqueFd fd(
+        ::open((dir + "/lock" + std::to_string(i)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd);
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd.get(), &st), 0);
+    ASSERT_EQ(::flock(fd.get(), LOCK_EX), 0);
+    files.emplace_back(st.st_dev, st.st_ino);
+    fds.push_back(std::move(fd));
+  }
+  auto locks = HeldLocks::read();
+  ASSERT_TRUE(locks) << "/proc/locks unreadable";
+  for (size_t i = 0; i < files.size(); ++i) {
+    EXPECT_TRUE(locks->held(files[i].first, files[i].second)) << "lock" << i << " not found";
+  }
+  fds.clear();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Signals, EverySignalHasANameThatParsesBack) {
   EXPECT_EQ(parse_signal("TERM"), SIGTERM);
   EXPECT_EQ(parse_signal("SIGUSR1"), SIGUSR1);
