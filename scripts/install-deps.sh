@@ -4,7 +4,7 @@
 # benchmarks add s6, runit and supervisor).
 set -eu
 packages="meson ninja-build g++ pkg-config libuv1-dev nlohmann-json3-dev libspdlog-dev
-libfmt-dev libgtest-dev libgmock-dev libhttp-parser-dev util-linux procps python3 $*"
+libfmt-dev libgtest-dev libgmock-dev libhttp-parser-dev lld util-linux procps python3 $*"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
