@@ -363,6 +363,11 @@ void Scanner::shut_down() {
 }
 
 void Scanner::stop_unblocked_slots() {
+  // Called at every reap: once nothing waits for a dependent, there is no
+  // slot to walk (a thousand walks of a thousand slots were a third of
+  // svscan's CPU in a shutdown of 1,000). No slot appears after shut_down().
+  if (every_stop_sent_) return;
+  bool any_blocked = false;
   for (auto& [name, slot] : slots_) {
     if (slot.stop_sent) continue;
     const auto& dependents = notifier_.dependents_of(name);
@@ -374,10 +379,14 @@ void Scanner::stop_unblocked_slots() {
           auto status = read_status(dependent->main.dir);
           return !status || status->state == RunState::up || status->state == RunState::finish;
         });
-    if (blocked) continue;
+    if (blocked) {
+      any_blocked = true;
+      continue;
+    }
     slot.stop_sent = true;
     stop_slot(slot);
   }
+  every_stop_sent_ = !any_blocked;
 }
 
 void Scanner::finish_if_idle() {

@@ -83,6 +83,7 @@ class Scanner {
   DependencyNotifier notifier_;
   bool in_order_ = true;
   bool shutting_down_ = false;
+  bool every_stop_sent_ = false;  // at shutdown: no slot waits for its dependents
   bool finished_ = false;
   bool pipes_warned_ = false;
   int console_fd_ = -1;
