@@ -834,14 +834,17 @@ def run_all(ctx, args, results):
     # Rounds, each supervisor once a round (the first changing every round); the table
     # shows each figure's median over the rounds, and svkit/best peer round by round.
     rounds = {}  # figure -> {name: [value of each round]}
+
+    def add_round(name, fn, *fn_args):
+        for key, value in measure([name], scale, fn, *fn_args)[name].items():
+            rounds.setdefault(key, {}).setdefault(name, []).append(value)
+
     for r in range(args.rounds if scale else 0):
         print(f"# round {r + 1} of {args.rounds}", file=sys.stderr, flush=True)
         for sup in rotated(chosen, r):
-            for key, value in measure([sup.name], scale, bench_scale, ctx, sup, args, scale)[sup.name].items():
-                rounds.setdefault(key, {}).setdefault(sup.name, []).append(value)
+            add_round(sup.name, bench_scale, ctx, sup, args, scale)
         if {"bringup", "shutdown"} & set(scale):
-            for key, value in measure([FLOOR], scale, bench_scale_floor, ctx, args, scale)[FLOOR].items():
-                rounds.setdefault(key, {}).setdefault(FLOOR, []).append(value)
+            add_round(FLOOR, bench_scale_floor, ctx, args, scale)
     for key, by_name in rounds.items():
         for name, values in by_name.items():
             figure, label = row_of(key, name, sups)
