@@ -173,6 +173,7 @@ class Supervisor {
   void start_as_configured();
   SpawnRequest script_request(std::vector<std::string> argv);
   bool run_oneshot_down();
+  void yield_to_stopping_service();
   void send_down_signal();
   std::vector<std::string> service_env() const;
   void set_want(Want want, WantBy by);

@@ -824,6 +824,35 @@ TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
   }
 }
 
+// At a shutdown a supervise lowers its priority once its service has the
+// signal (the services' own shutdown work comes first), but not when a finish
+// script is still to run: the script would inherit it.
+TEST(Svscan, AtShutdownASuperviseYieldsTheCpuToItsServiceButNotToItsFinish) {
+  Sandbox sb;
+  const std::string stubborn = "trap '' TERM\necho >&3\nexec sleep 100000";
+  const std::string finish_nice = sb.path("finish-nice");
+  sb.add_service("plain", stubborn, {{"notification-fd", "3"}});
+  sb.add_service("finished", stubborn,
+                 {{"notification-fd", "3"},
+                  {"finish", "#!/bin/sh\ncut -d' ' -f19 /proc/$$/stat > " + finish_nice + "\n"}});
+  sb.start_svscan();
+  std::map<std::string, pid_t> service, supervise;
+  for (const std::string name : {"plain", "finished"}) {
+    sb.wait("ready", name);
+    service[name] = sb.status(name)->pid;
+    supervise[name] = read_pid_file(sb.service_dir(name) + "/supervise/lock").value_or(0);
+    ASSERT_GT(supervise[name], 0) << name << "/supervise/lock names no pid";
+    EXPECT_EQ(proc_stat_field(supervise[name], 19), "0") << name << "'s supervise before the stop";
+  }
+  ASSERT_EQ(::kill(sb.svscan_pid(), SIGTERM), 0);
+  eventually([&] { return proc_stat_field(supervise["plain"], 19) == "19"; },
+             "plain's supervise at nice 19 once its service had SIGTERM",
+             [&] { return "nice " + proc_stat_field(supervise["plain"], 19).value_or("?"); });
+  for (const auto& [name, pid] : service) ::kill(pid, SIGKILL);  // they ignore SIGTERM
+  EXPECT_EQ(sb.stop_svscan(), 0);
+  EXPECT_EQ(read_text(finish_nice), "0\n") << "finish did not run at nice 0";
+}
+
 // Services s0..s(n-1) up, then their svscan SIGKILLed: the supervise
 // processes run on, with nobody to stop them until an svscan takes them back.
 void leave_supervisors_without_svscan(Sandbox& sb, int n) {
