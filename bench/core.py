@@ -331,6 +331,10 @@ class Instance:
             return [self.proc.pid]
         return children(self.proc.pid, self.sup.per_service)
 
+    def tree_pids(self):
+        """The scan root and the per-service supervisors under it."""
+        return [self.proc.pid] + ([] if self.sup.per_service is None else self.supervisor_pids())
+
     def stop(self):
         """SIGTERM to the scan root, SIGKILL if it lingers; then SIGKILL whatever it left."""
         if self.proc.poll() is None:
@@ -524,17 +528,19 @@ def time_status(inst, repeats):
     return statistics.median(times)
 
 
-def time_shutdown(stop, pids):
-    """Call stop(); time until every service pid has exited (pidfd poll, no sleeping)."""
-    poller, fds = select.poll(), []
-    for pid in pids:
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            continue
-        fds.append(fd)
-        poller.register(fd, select.POLLIN)
-    left, t1 = set(fds), None
+def time_shutdown(stop, pids, supervisor_pids=()):
+    """Call stop(); time until every service pid has exited, and until the supervisor
+    processes have too (pidfd poll, no sleeping): {"shutdown": ms, "shutdown_tree": ms}."""
+    poller, services, others = select.poll(), set(), set()
+    for group, wanted in ((services, pids), (others, supervisor_pids)):
+        for pid in wanted:
+            try:
+                fd = os.pidfd_open(pid)
+            except ProcessLookupError:
+                continue
+            group.add(fd)
+            poller.register(fd, select.POLLIN)
+    fds, left, times = services | others, services | others, {}
     t0 = now_ms()
     stop()
     deadline = time.monotonic() + SHUTDOWN_TIMEOUT
@@ -547,11 +553,18 @@ def time_shutdown(stop, pids):
         for fd, _ in events:
             poller.unregister(fd)
             left.discard(fd)
+        if "shutdown" not in times and not left & services:
+            times["shutdown"] = t1 - t0
+        if not left:
+            times["shutdown_tree"] = t1 - t0
     for fd in fds:
         os.close(fd)
+    if left & services:
+        error = f"{len(left & services)}/{len(pids)} left running after {SHUTDOWN_TIMEOUT:.0f} s"
+        return {"shutdown": error, "shutdown_tree": error}
     if left:
-        return f"{len(left)}/{len(pids)} left running after {SHUTDOWN_TIMEOUT:.0f} s"
-    return t1 - t0
+        times["shutdown_tree"] = f"{len(left)} supervisor processes left after {SHUTDOWN_TIMEOUT:.0f} s"
+    return times
 
 
 def bench_scale(ctx, sup, args, wanted):
@@ -565,14 +578,14 @@ def bench_scale(ctx, sup, args, wanted):
             time.sleep(SETTLE)
             out["status"] = time_status(inst, args.repeats)
         if "shutdown" in wanted:
-            out["shutdown"] = time_shutdown(lambda: os.kill(inst.proc.pid, signal.SIGTERM),
-                                            [p for p, _ in announced])
+            out.update(time_shutdown(lambda: os.kill(inst.proc.pid, signal.SIGTERM),
+                                     [p for p, _ in announced], inst.tree_pids()))
     finally:
         inst.stop()
     if "bringup" not in wanted:
         del out["bringup"]
     if "shutdown" in wanted and isinstance(out["shutdown"], str) and sup.alt_stop:
-        out["shutdown_alt"] = bench_shutdown_alt(ctx, sup, args)
+        out.update({f"{key}_alt": value for key, value in bench_shutdown_alt(ctx, sup, args).items()})
     return out
 
 
@@ -592,7 +605,7 @@ def bench_scale_floor(ctx, args, wanted):
         if "bringup" in wanted:
             out["bringup"] = max(t for _, t in announced) - t0
         if "shutdown" in wanted:
-            out["shutdown"] = time_shutdown(lambda: [os.kill(p, signal.SIGTERM) for p in pids], pids)
+            out.update(time_shutdown(lambda: [os.kill(p, signal.SIGTERM) for p in pids], pids))
     finally:
         for pid in pids:
             kill_and_wait(pid, lambda: TRACK.alive(pid))
@@ -606,7 +619,8 @@ def bench_shutdown_alt(ctx, sup, args):
     inst = Instance(ctx, sup, args.services_scale, "scale-alt").start()
     try:
         announced = inst.wait_up()
-        return time_shutdown(lambda: os.kill(inst.proc.pid, sup.alt_stop), [p for p, _ in announced])
+        return time_shutdown(lambda: os.kill(inst.proc.pid, sup.alt_stop), [p for p, _ in announced],
+                             inst.tree_pids())
     finally:
         inst.stop()
 
@@ -643,6 +657,7 @@ FIGURES = [  # key, bench, label, unit
     ("bringup", "bringup", "bring-up of {services_scale} services", "ms"),
     ("status", "status", "status query over {services_scale} services", "ms"),
     ("shutdown", "shutdown", "shutdown of {services_scale} services (SIGTERM)", "ms"),
+    ("shutdown_tree", "shutdown", "shutdown, until the supervisors are gone too", "ms"),
     ("idle", "idle", "ctx switches, idle supervisor, {idle_seconds:g} s", "count"),
     ("idle_scanner", "idle", "ctx switches, idle scan root, {idle_seconds:g} s", "count"),
 ]
@@ -796,8 +811,8 @@ def prepare(args):
 
 def row_of(key, name, sups):
     """A result's figure and row label: a supervisor's alternative stop is a row of shutdown."""
-    if key == "shutdown_alt":
-        return "shutdown", f"{name} ({signal.Signals(sups[name].alt_stop).name})"
+    if key.endswith("_alt"):
+        return key[:-len("_alt")], f"{name} ({signal.Signals(sups[name].alt_stop).name})"
     return key, name
 
 
