@@ -483,10 +483,13 @@ void Supervisor::stop_for_exit(const EventData&) {
 // closing) comes before its supervisor's bookkeeping: with nice 19 a thousand
 // exiting supervise processes no longer share the CPU evenly with the services
 // they stopped. Not when a finish script is to run: it would inherit the
-// priority, and an unprivileged process cannot lower its nice value again.
+// priority, and an unprivileged process cannot lower its nice value again. Nor
+// for a service with dependencies: svscan stops them once this one's status
+// says down, and that write must not wait behind everything else.
 void Supervisor::yield_to_stopping_service() {
   constexpr int kExitingNice = 19;
-  if (!config_.has_finish) ::setpriority(PRIO_PROCESS, 0, kExitingNice);
+  if (config_.has_finish || !config_.dependencies.empty()) return;
+  ::setpriority(PRIO_PROCESS, 0, kExitingNice);
 }
 
 void Supervisor::exit_after_finish(const EventData&) {

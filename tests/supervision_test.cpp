@@ -826,29 +826,48 @@ TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
 
 // At a shutdown a supervise lowers its priority once its service has the
 // signal (the services' own shutdown work comes first), but not when a finish
-// script is still to run: the script would inherit it.
-TEST(Svscan, AtShutdownASuperviseYieldsTheCpuToItsServiceButNotToItsFinish) {
+// script is still to run (it would inherit it), nor when its service has
+// dependencies (their stop waits for its status).
+TEST(Svscan, AtShutdownASuperviseYieldsTheCpuToItsServiceButNotToItsFinishOrDependencies) {
   Sandbox sb;
-  const std::string stubborn = "trap '' TERM\necho >&3\nexec sleep 100000";
+  // Ignores SIGTERM, and says when it got one (dash's wait returns on a trapped signal).
+  auto stubborn = [&](const std::string& name) {
+    return "trap 'echo > " + sb.path(name + ".termed") + "' TERM\necho >&3\n" +
+           "while :; do sleep 100000 & wait $!; done";
+  };
+  const std::map<std::string, std::string> ready{{"notification-fd", "3"}};
+  auto with = [&](std::map<std::string, std::string> files) {
+    files.insert(ready.begin(), ready.end());
+    return files;
+  };
   const std::string finish_nice = sb.path("finish-nice");
-  sb.add_service("plain", stubborn, {{"notification-fd", "3"}});
-  sb.add_service("finished", stubborn,
-                 {{"notification-fd", "3"},
-                  {"finish", "#!/bin/sh\ncut -d' ' -f19 /proc/$$/stat > " + finish_nice + "\n"}});
+  sb.add_service("plain", stubborn("plain"), ready);
+  sb.add_service("dependent", stubborn("dependent"), with({{"dependencies.d/plain", ""}}));
+  sb.add_service(
+      "finished", stubborn("finished"),
+      with({{"finish", "#!/bin/sh\ncut -d' ' -f19 /proc/$$/stat > " + finish_nice + "\n"}}));
   sb.start_svscan();
   std::map<std::string, pid_t> service, supervise;
-  for (const std::string name : {"plain", "finished"}) {
+  for (const std::string name : {"plain", "dependent", "finished"}) {
     sb.wait("ready", name);
     service[name] = sb.status(name)->pid;
     supervise[name] = read_pid_file(sb.service_dir(name) + "/supervise/lock").value_or(0);
     ASSERT_GT(supervise[name], 0) << name << "/supervise/lock names no pid";
     EXPECT_EQ(proc_stat_field(supervise[name], 19), "0") << name << "'s supervise before the stop";
   }
+  auto nice_of = [&](const std::string& name) {
+    return proc_stat_field(supervise[name], 19).value_or("?");
+  };
   ASSERT_EQ(::kill(sb.svscan_pid(), SIGTERM), 0);
-  eventually([&] { return proc_stat_field(supervise["plain"], 19) == "19"; },
+  // dependent goes first (plain waits for it): its supervise keeps its priority.
+  eventually([&] { return !read_text(sb.path("dependent.termed")).empty(); },
+             "dependent's service got SIGTERM");
+  EXPECT_EQ(nice_of("dependent"), "0") << "a supervise others' stop waits for yielded the CPU";
+  ::kill(-service["dependent"], SIGKILL);  // its group: the shell and its sleep
+  eventually([&] { return nice_of("plain") == "19"; },
              "plain's supervise at nice 19 once its service had SIGTERM",
-             [&] { return "nice " + proc_stat_field(supervise["plain"], 19).value_or("?"); });
-  for (const auto& [name, pid] : service) ::kill(pid, SIGKILL);  // they ignore SIGTERM
+             [&] { return "nice " + nice_of("plain"); });
+  for (const auto& [name, pid] : service) ::kill(-pid, SIGKILL);
   EXPECT_EQ(sb.stop_svscan(), 0);
   EXPECT_EQ(read_text(finish_nice), "0\n") << "finish did not run at nice 0";
 }
