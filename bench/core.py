@@ -541,6 +541,10 @@ def time_shutdown(stop, pids, supervisor_pids=()):
             group.add(fd)
             poller.register(fd, select.POLLIN)
     fds, left, times = services | others, services | others, {}
+    if not services:
+        for fd in fds:
+            os.close(fd)
+        return {key: "no service left to stop" for key in ("shutdown", "shutdown_tree")}
     t0 = now_ms()
     stop()
     deadline = time.monotonic() + SHUTDOWN_TIMEOUT
@@ -578,6 +582,8 @@ def bench_scale(ctx, sup, args, wanted):
             time.sleep(SETTLE)
             out["status"] = time_status(inst, args.repeats)
         if "shutdown" in wanted:
+            if "status" not in wanted:
+                time.sleep(SETTLE)  # a runsv lingers a second after a service younger than that
             out.update(time_shutdown(lambda: os.kill(inst.proc.pid, signal.SIGTERM),
                                      [p for p, _ in announced], inst.tree_pids()))
     finally:
@@ -619,6 +625,7 @@ def bench_shutdown_alt(ctx, sup, args):
     inst = Instance(ctx, sup, args.services_scale, "scale-alt").start()
     try:
         announced = inst.wait_up()
+        time.sleep(SETTLE)
         return time_shutdown(lambda: os.kill(inst.proc.pid, sup.alt_stop), [p for p, _ in announced],
                              inst.tree_pids())
     finally:

@@ -475,6 +475,7 @@ void Supervisor::kill_expecting_death(const EventData&) {
 
 void Supervisor::stop_for_exit(const EventData&) {
   send_down_signal();
+  stop_checks();  // nothing is judged while exiting; they would start at nice 19
   yield_to_stopping_service();
   enter(St::exiting, RunState::up);
 }
@@ -484,11 +485,12 @@ void Supervisor::stop_for_exit(const EventData&) {
 // exiting supervise processes no longer share the CPU evenly with the services
 // they stopped. Not when a finish script is to run: it would inherit the
 // priority, and an unprivileged process cannot lower its nice value again. Nor
-// for a service with dependencies: svscan stops them once this one's status
-// says down, and that write must not wait behind everything else.
+// when svscan waits for this supervise before it stops another: a service with
+// dependencies (they are stopped once its status says down) or with a logger
+// (stopped once this supervise has exited).
 void Supervisor::yield_to_stopping_service() {
   constexpr int kExitingNice = 19;
-  if (config_.has_finish || !config_.dependencies.empty()) return;
+  if (config_.has_finish || config_.has_log_service || !config_.dependencies.empty()) return;
   ::setpriority(PRIO_PROCESS, 0, kExitingNice);
 }
 
@@ -848,6 +850,14 @@ void Supervisor::send_down_signal() {
   }
 }
 
+void Supervisor::stop_checks() {
+  health_->stop();
+  if (ready_check_) {
+    ready_check_->stop();
+    ready_timeout_timer_.stop();
+  }
+}
+
 void Supervisor::set_want(Want want, WantBy by) {
   status_.want = want;
   status_.want_by = by;
@@ -857,11 +867,7 @@ void Supervisor::set_want(Want want, WantBy by) {
 // Everything a death of run changes, whatever comes next.
 Death Supervisor::record_death(const ExitInfo& exit, bool expected) {
   kill_timer_.stop();
-  health_->stop();
-  if (ready_check_) {
-    ready_check_->stop();
-    ready_timeout_timer_.stop();
-  }
+  stop_checks();
   adopted_.reset();
   ready_watch_.close();
   ready_read_.reset();

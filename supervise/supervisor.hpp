@@ -174,6 +174,7 @@ class Supervisor {
   SpawnRequest script_request(std::vector<std::string> argv);
   bool run_oneshot_down();
   void yield_to_stopping_service();
+  void stop_checks();
   void send_down_signal();
   std::vector<std::string> service_env() const;
   void set_want(Want want, WantBy by);

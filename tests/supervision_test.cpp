@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -826,50 +827,64 @@ TEST(Svscan, SigtermLeavesNoProcessAndNoZombie) {
 
 // At a shutdown a supervise lowers its priority once its service has the
 // signal (the services' own shutdown work comes first), but not when a finish
-// script is still to run (it would inherit it), nor when its service has
-// dependencies (their stop waits for its status).
-TEST(Svscan, AtShutdownASuperviseYieldsTheCpuToItsServiceButNotToItsFinishOrDependencies) {
+// script is still to run (it would inherit it), nor when svscan waits for it
+// before it stops another service (dependencies, a logger).
+TEST(Svscan, AtShutdownASuperviseYieldsTheCpuOnlyWhenNothingWaitsForIt) {
   Sandbox sb;
-  // Ignores SIGTERM, and says when it got one (dash's wait returns on a trapped signal).
+  // Ignores SIGTERM and SIGHUP, and says when it got each (dash's wait
+  // returns on a trapped signal).
   auto stubborn = [&](const std::string& name) {
-    return "trap 'echo > " + sb.path(name + ".termed") + "' TERM\necho >&3\n" +
-           "while :; do sleep 100000 & wait $!; done";
+    return "trap 'echo > " + sb.path(name + ".TERM") + "' TERM\ntrap 'echo > " +
+           sb.path(name + ".HUP") + "' HUP\necho >&3\nwhile :; do sleep 100000 & wait $!; done";
   };
-  const std::map<std::string, std::string> ready{{"notification-fd", "3"}};
-  auto with = [&](std::map<std::string, std::string> files) {
-    files.insert(ready.begin(), ready.end());
+  auto with = [](std::map<std::string, std::string> files) {
+    files["notification-fd"] = "3";
     return files;
   };
   const std::string finish_nice = sb.path("finish-nice");
-  sb.add_service("plain", stubborn("plain"), ready);
+  sb.add_service("plain", stubborn("plain"), with({}));
   sb.add_service("dependent", stubborn("dependent"), with({{"dependencies.d/plain", ""}}));
+  sb.add_service("logged", stubborn("logged"),
+                 with({{"log/run", "#!/bin/sh\nexec cat > /dev/null\n"}}));
   sb.add_service(
       "finished", stubborn("finished"),
       with({{"finish", "#!/bin/sh\ncut -d' ' -f19 /proc/$$/stat > " + finish_nice + "\n"}}));
   sb.start_svscan();
+  const std::string own_nice = std::to_string(::getpriority(PRIO_PROCESS, 0));
   std::map<std::string, pid_t> service, supervise;
-  for (const std::string name : {"plain", "dependent", "finished"}) {
+  for (const std::string name : {"plain", "dependent", "logged", "finished"}) {
     sb.wait("ready", name);
     service[name] = sb.status(name)->pid;
     supervise[name] = read_pid_file(sb.service_dir(name) + "/supervise/lock").value_or(0);
     ASSERT_GT(supervise[name], 0) << name << "/supervise/lock names no pid";
-    EXPECT_EQ(proc_stat_field(supervise[name], 19), "0") << name << "'s supervise before the stop";
   }
   auto nice_of = [&](const std::string& name) {
     return proc_stat_field(supervise[name], 19).value_or("?");
   };
+  auto got = [&](const std::string& name, const std::string& signal) {
+    eventually([&] { return !read_text(sb.path(name + "." + signal)).empty(); },
+               name + "'s service got SIG" + signal);
+  };
+  // Its nice once supervise has handled the exit: a control byte is read in a
+  // later loop turn than the SIGTERM that made it signal its service.
+  auto nice_after_exit = [&](const std::string& name) {
+    got(name, "TERM");
+    write_fifo(sb.service_dir(name) + "/supervise/control", "h");
+    got(name, "HUP");
+    return nice_of(name);
+  };
   ASSERT_EQ(::kill(sb.svscan_pid(), SIGTERM), 0);
-  // dependent goes first (plain waits for it): its supervise keeps its priority.
-  eventually([&] { return !read_text(sb.path("dependent.termed")).empty(); },
-             "dependent's service got SIGTERM");
-  EXPECT_EQ(nice_of("dependent"), "0") << "a supervise others' stop waits for yielded the CPU";
+  // dependent, logged and finished go first (plain waits for dependent).
+  EXPECT_EQ(nice_after_exit("dependent"), own_nice) << "plain's stop waits for this supervise";
+  EXPECT_EQ(nice_after_exit("logged"), own_nice) << "its logger's stop waits for this supervise";
+  got("finished", "TERM");
   ::kill(-service["dependent"], SIGKILL);  // its group: the shell and its sleep
   eventually([&] { return nice_of("plain") == "19"; },
              "plain's supervise at nice 19 once its service had SIGTERM",
              [&] { return "nice " + nice_of("plain"); });
   for (const auto& [name, pid] : service) ::kill(-pid, SIGKILL);
   EXPECT_EQ(sb.stop_svscan(), 0);
-  EXPECT_EQ(read_text(finish_nice), "0\n") << "finish did not run at nice 0";
+  EXPECT_EQ(read_text(finish_nice), own_nice + "\n") << "finish ran at another priority";
 }
 
 // Services s0..s(n-1) up, then their svscan SIGKILLed: the supervise
