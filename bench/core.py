@@ -578,12 +578,12 @@ def bench_scale(ctx, sup, args, wanted):
     try:
         announced = inst.wait_up()
         out["bringup"] = max(t for _, t in announced) - inst.t0
-        if "status" in wanted:
+        # Settled supervisors; and a runsv lingers a second after a service younger than that.
+        if {"status", "shutdown"} & set(wanted):
             time.sleep(SETTLE)
+        if "status" in wanted:
             out["status"] = time_status(inst, args.repeats)
         if "shutdown" in wanted:
-            if "status" not in wanted:
-                time.sleep(SETTLE)  # a runsv lingers a second after a service younger than that
             out.update(time_shutdown(lambda: os.kill(inst.proc.pid, signal.SIGTERM),
                                      [p for p, _ in announced], inst.tree_pids()))
     finally:
