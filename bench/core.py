@@ -407,6 +407,32 @@ def rotated(items, k):
     return items[k:] + items[:k]
 
 
+class CpuSplit:
+    """On a machine of two CPUs or more, the bench observes from the last and the
+    services (with their supervisors) run on the others. The reader of the FIFO
+    must not share a CPU with the service it times: the scheduler would wake it
+    at once when the service's time slice is spent and only at the next tick when
+    the service had just been given a fresh one (after its supervisor ran), a
+    2-3 ms difference that depends on when the supervisor did its bookkeeping,
+    not on how soon the service ran. Children inherit the CPUs of this process
+    at their fork: serve() before starting them, observe() after."""
+
+    def __init__(self):
+        self.all = os.sched_getaffinity(0)
+        cpus = sorted(self.all)
+        self.observer = {cpus[-1]} if len(cpus) > 1 else self.all
+        self.services = set(cpus[:-1]) if len(cpus) > 1 else self.all
+
+    def serve(self):
+        os.sched_setaffinity(0, self.services)
+
+    def observe(self):
+        os.sched_setaffinity(0, self.observer)
+
+    def restore(self):
+        os.sched_setaffinity(0, self.all)
+
+
 class ForkExec:
     """References: this script's own Popen of the same run script until its line arrives
     (fork+exec), and the SIGKILL of that process until its pidfd says it has exited: the
@@ -419,10 +445,12 @@ class ForkExec:
         self.fifo = Fifo(self.dir / "up.fifo", self.dir.name)
         make_service(self.dir / "svc", self.dir / "up.fifo", {})
 
-    def once(self):
-        """(fork+exec ms, SIGKILL->exit ms)"""
+    def once(self, cpus):
+        """(fork+exec ms, SIGKILL->exit ms); the child on the services' CPUs."""
+        cpus.serve()
         t0 = now_ms()
         p = subprocess.Popen([str(self.dir / "svc" / "run")], stdin=subprocess.DEVNULL)
+        cpus.observe()
         self.ctx.popens.append(p)
         try:
             (_, t1), = self.fifo.read_pids(1, RESTART_TIMEOUT)
@@ -453,12 +481,15 @@ def bench_restart(ctx, sups, args):
     round, so a slow moment of the machine falls on every supervisor alike. Every kill comes
     after the same idle pause (a kill right after another's restart would find the machine
     warmer), and each service has been up at least --uptime-before-kill seconds when it is
-    killed; t1 = the new instance's line on the FIFO."""
+    killed; t1 = the new instance's line on the FIFO, read from a CPU of its own (CpuSplit)."""
     insts, pids, failed = {}, {}, {}
     reference = ForkExec(ctx)
+    cpus = CpuSplit()
     try:
+        cpus.serve()
         for sup in sups:
             insts[sup.name] = Instance(ctx, sup, 1, "restart").start()
+        cpus.observe()
         for name, inst in insts.items():
             try:
                 (pids[name], _), = inst.wait_up()
@@ -471,7 +502,7 @@ def bench_restart(ctx, sups, args):
             for name in rotated(names, k):
                 time.sleep(pause)
                 if name == REFERENCE:
-                    fork_exec, death = reference.once()
+                    fork_exec, death = reference.once(cpus)
                     latencies[REFERENCE].append(fork_exec)
                     latencies[DEATH].append(death)
                     continue
@@ -488,6 +519,7 @@ def bench_restart(ctx, sups, args):
                 except (TimeoutError, AssertionError, OSError) as e:
                     failed[name] = f"error: {e}"
     finally:
+        cpus.restore()
         for inst in insts.values():
             inst.stop()
         reference.close()
