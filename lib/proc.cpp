@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,15 @@ std::optional<std::string> proc_stat_field(pid_t pid, int field) {
 std::optional<uint64_t> process_start_time(pid_t pid) {
   auto field = proc_stat_field(pid, 22);
   return field ? parse_number<uint64_t>(*field) : std::nullopt;
+}
+
+// The kernel's own arithmetic: nanoseconds of CLOCK_BOOTTIME (the clock it
+// stamps a fork with) divided down to USER_HZ, rounding down.
+uint64_t boot_clock_ticks() {
+  static const uint64_t ns_per_tick = 1'000'000'000 / uint64_t(::sysconf(_SC_CLK_TCK));
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return (uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec)) / ns_per_tick;
 }
 
 std::optional<pid_t> parent_of(pid_t pid) {

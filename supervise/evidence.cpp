@@ -50,20 +50,6 @@ std::string compact_time(int64_t ms) {
   return t;
 }
 
-void keep_newest(const std::string& folder, uint64_t keep) {
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir(folder.c_str())) {
-    while (dirent* e = ::readdir(dir)) {
-      std::string name = e->d_name;
-      if (name.size() > 4 && name.ends_with(".log")) names.push_back(std::move(name));
-    }
-    ::closedir(dir);
-  }
-  if (names.size() <= keep) return;
-  std::sort(names.begin(), names.end());
-  for (size_t i = 0; i < names.size() - keep; ++i) ::unlink((folder + "/" + names[i]).c_str());
-}
-
 std::string render(const EvidenceReport& r) {
   std::string text = "service: " + r.service + "\nreason: " + r.reason + "\n";
   if (!r.next.empty()) text += "next: " + r.next + "\n";
@@ -84,26 +70,74 @@ std::string render(const EvidenceReport& r) {
 
 }  // namespace
 
-Result<WrittenEvidence> write_evidence(const std::string& folder, const EvidenceReport& report,
-                                       uint64_t keep) {
-  if (auto failure = make_dirs(folder, 0750)) return *failure;
-  const std::string path =
-      folder + "/" + compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
+Result<WrittenEvidence> EvidenceFolder::write(const EvidenceReport& report, uint64_t keep) {
+  if (!listed_) {
+    if (auto failure = list()) return *failure;
+  }
+  const std::string name = compact_time(report.ended_ms) + "-" + report.reason_slug + ".log";
+  const std::string text = render(report);
   // Room first, so the folder never holds more than `keep`.
-  keep_newest(folder, std::max<uint64_t>(keep, 1) - 1);
-  // Renamed into place, so a reader never sees half a file; no folder fsync
-  // (evidence is never replaced, and this is on the restart path).
+  keep_newest(std::max<uint64_t>(keep, 1) - 1);
+  auto written = write_file(name, text);
+  if (!written && written.error().errnum == ENOENT) {
+    // The folder was removed under us (an operator clearing it): made and
+    // listed again, and the evidence written there.
+    if (auto failure = list()) return *failure;
+    written = write_file(name, text);
+  }
+  if (!written) return written;
+  // Two deaths of one kind in one millisecond share a file name.
+  if (!names_.ends_with("\n" + name + "\n") && names_ != name + "\n") {
+    names_ += name + "\n";
+    ++count_;
+  }
+  return written;
+}
+
+// Renamed into place, so a reader never sees half a file; no folder fsync
+// (evidence is never replaced, and this is on the restart path).
+Result<WrittenEvidence> EvidenceFolder::write_file(const std::string& name,
+                                                   const std::string& text) {
+  const std::string path = path_ + "/" + name;
   const std::string tmp = path + ".tmp";
   // Owner and group only: the output may hold secrets.
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-  const std::string text = render(report);
   if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
       ::rename(tmp.c_str(), path.c_str()) != 0) {
     Error error = errno_error("cannot write " + path);
-    ::unlink(tmp.c_str());
+    if (fd) ::unlink(tmp.c_str());
     return error;
   }
   return WrittenEvidence{path, std::move(fd)};
+}
+
+// Files an earlier supervise left count too.
+std::optional<Error> EvidenceFolder::list() {
+  if (auto failure = make_dirs(path_, 0750)) return failure;
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir(path_.c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      if (name.size() > 4 && name.ends_with(".log")) names.push_back(std::move(name));
+    }
+    ::closedir(dir);
+  }
+  std::sort(names.begin(), names.end());
+  names_.clear();
+  for (const auto& name : names) names_ += name + "\n";
+  count_ = names.size();
+  listed_ = true;
+  return std::nullopt;
+}
+
+// A file already removed by someone else is simply gone.
+void EvidenceFolder::keep_newest(uint64_t keep) {
+  while (count_ > keep) {
+    const size_t end = names_.find('\n');
+    ::unlink((path_ + "/" + names_.substr(0, end)).c_str());
+    names_.erase(0, end + 1);
+    --count_;
+  }
 }
 
 }  // namespace svkit::supervise

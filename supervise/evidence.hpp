@@ -52,9 +52,25 @@ struct WrittenEvidence {
   UniqueFd unsynced;  // fdatasync it, then drop it
 };
 
-// Writes the report (renamed into place), keeping only the newest `keep`
-// files. The caller syncs it.
-Result<WrittenEvidence> write_evidence(const std::string& folder, const EvidenceReport& report,
-                                       uint64_t keep);
+// LOG_DIR/NAME/evidence of one service. The folder is made and listed at the
+// first write, then its files are kept track of here: a restart's evidence
+// costs one new file (and the removal of the oldest), not a folder listing.
+class EvidenceFolder {
+ public:
+  explicit EvidenceFolder(std::string path) : path_(std::move(path)) {}
+  // Writes the report (renamed into place), keeping only the newest `keep`
+  // files. The caller syncs it.
+  Result<WrittenEvidence> write(const EvidenceReport& report, uint64_t keep);
+
+ private:
+  Result<WrittenEvidence> write_file(const std::string& name, const std::string& text);
+  std::optional<Error> list();
+  void keep_newest(uint64_t keep);
+
+  std::string path_;
+  bool listed_ = false;
+  std::string names_{};  // its evidence files, oldest first, one per line
+  uint64_t count_ = 0;
+};
 
 }  // namespace svkit::supervise

@@ -732,16 +732,19 @@ void Supervisor::start_as_configured() {
   status_.halt_name.clear();
   status_.halt_intent = nullptr;
   status_.health_failures = 0;
+  const uint64_t tick_before = boot_clock_ticks();
   const auto result = spawn(request);
   if (result.pid < 0) {
     post(Ev::start_failed, {.error = describe_spawn_error(request.argv[0], dir_, result.error)});
     return;
   }
+  const uint64_t tick_after = boot_clock_ticks();
   run_pid_ = result.pid;
   started_mono_ms_ = monotonic_ms();
   started_wall_ms_ = now_ms();
   status_.pid = run_pid_;
-  status_.pid_start_time = process_start_time(run_pid_).value_or(0);
+  status_.pid_start_time =
+      tick_before == tick_after ? tick_before : process_start_time(run_pid_).value_or(0);
   status_.since_ms = started_wall_ms_;
   status_.reason.clear();
   if (ready.read) {
@@ -942,8 +945,8 @@ void Supervisor::leave_evidence(const std::string& slug, const std::string& reas
 }
 
 void Supervisor::write_evidence_snapshot() {
-  auto written = write_evidence(log_dir_ + "/" + name_ + "/evidence", *evidence_snapshot_,
-                                config_.evidence_keep);
+  if (!evidence_folder_) evidence_folder_.emplace(log_dir_ + "/" + name_ + "/evidence");
+  auto written = evidence_folder_->write(*evidence_snapshot_, config_.evidence_keep);
   evidence_snapshot_.reset();
   if (!written) {
     report_error("cannot write evidence: " + written.error().line);

@@ -396,6 +396,63 @@ TEST(Evidence, OnlyTheNewestAreKept) {
       << read_text(files.back());
 }
 
+// supervise lists the evidence folder once, at its first evidence, and keeps
+// track of it after: what an earlier supervise left there must still count.
+TEST(Evidence, FilesAnEarlierSuperviseLeftCountTowardsTheKeep) {
+  Sandbox sb;
+  const std::string folder = sb.log_dir() + "/svc/evidence";
+  for (int second = 0; second < 4; ++second) {
+    sb.write(folder + "/20200101T00000" + std::to_string(second) + ".000Z-exit-1.log", "old\n");
+  }
+  sb.add_service("svc", "exec sleep 100000",
+                 {{"evidence-keep", "3"}, {"restart-min-interval", "0"}});
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  const pid_t first = sb.status("svc")->pid;
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  sb.wait_new_pid("svc", first);
+  eventually(
+      [&] {
+        auto files = evidence_files(sb, "svc");
+        return files.size() == 3 && files.back().ends_with("-signal-SIGKILL.log");
+      },
+      "the SIGKILL's evidence beside the two newest files of before, the rest removed",
+      [&] {
+        std::string all;
+        for (const auto& file : evidence_files(sb, "svc")) all += file + "\n";
+        return all;
+      });
+  auto files = evidence_files(sb, "svc");
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_TRUE(files[0].ends_with("/20200101T000002.000Z-exit-1.log")) << files[0];
+  EXPECT_TRUE(files[1].ends_with("/20200101T000003.000Z-exit-1.log")) << files[1];
+}
+
+TEST(Evidence, AFolderRemovedUnderSuperviseIsMadeAgainAtTheNextDeath) {
+  Sandbox sb;
+  sb.add_service("svc", "exec sleep 100000", {{"restart-min-interval", "0"}});
+  sb.start_svscan();
+  sb.wait("up", "svc");
+  pid_t pid = sb.status("svc")->pid;
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  pid = sb.wait_new_pid("svc", pid);
+  eventually([&] { return evidence_files(sb, "svc").size() == 1; }, "the first death's evidence",
+             [&] { return sb.describe("svc"); });
+  const std::string first = evidence_files(sb, "svc").front();
+  std::filesystem::remove_all(sb.log_dir() + "/svc/evidence");  // an operator clearing it
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  sb.wait_new_pid("svc", pid);
+  eventually(
+      [&] {
+        auto files = evidence_files(sb, "svc");
+        auto s = sb.status("svc");
+        return files.size() == 1 && files.front() != first && s && s->evidence == files.front();
+      },
+      "the second death's evidence in a folder made again, and named in the status",
+      [&] { return sb.describe("svc"); });
+  EXPECT_TRUE(sb.status("svc")->errors.empty()) << sb.describe("svc");
+}
+
 TEST(BadInput, BadPolicyFilesKeepDefaultsAndSaySo) {
   Sandbox sb;
   sb.add_service("svc", "exec sleep 100000",

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -158,6 +159,28 @@ TEST(Proc, StartTimeOfThisProcessIsStableAndOfNoProcessIsAbsent) {
   ASSERT_TRUE(first);
   EXPECT_EQ(process_start_time(::getpid()), first);
   EXPECT_FALSE(process_start_time(0x7ffffff0));
+}
+
+// Between two equal readings of boot_clock_ticks a child started in that
+// tick: /proc must say so, for every child where the readings agree.
+TEST(Proc, AChildSpawnedWithinOneTickStartedInIt) {
+  int compared = 0;
+  for (int i = 0; i < 50 && compared < 10; ++i) {
+    const uint64_t before = boot_clock_ticks();
+    const auto child = spawn({.argv = {"/bin/sleep", "100"}});
+    const uint64_t after = boot_clock_ticks();
+    ASSERT_GT(child.pid, 0);
+    const auto started = process_start_time(child.pid);
+    ::kill(child.pid, SIGKILL);
+    ::waitpid(child.pid, nullptr, 0);
+    ASSERT_TRUE(started);
+    EXPECT_LE(before, *started);
+    EXPECT_LE(*started, after);
+    if (before != after) continue;  // the child may have started in either tick
+    EXPECT_EQ(*started, before);
+    ++compared;
+  }
+  EXPECT_EQ(compared, 10) << "spawns kept straddling a clock tick";
 }
 
 TEST(Files, SafeNames) {
