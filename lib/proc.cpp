@@ -45,7 +45,7 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
 // The kernel's own arithmetic: nanoseconds of CLOCK_BOOTTIME (the clock it
 // stamps a fork with) divided down to USER_HZ, rounding down.
 uint64_t boot_clock_ticks() {
-  static const uint64_t ns_per_tick = 1'000'000'000 / uint64_t(::sysconf(_SC_CLK_TCK));
+  const uint64_t ns_per_tick = 1'000'000'000 / uint64_t(::sysconf(_SC_CLK_TCK));
   timespec now{};
   ::clock_gettime(CLOCK_BOOTTIME, &now);
   return (uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec)) / ns_per_tick;

@@ -945,7 +945,9 @@ void Supervisor::leave_evidence(const std::string& slug, const std::string& reas
 }
 
 void Supervisor::write_evidence_snapshot() {
-  if (!evidence_folder_) evidence_folder_.emplace(log_dir_ + "/" + name_ + "/evidence");
+  if (!evidence_folder_) {
+    evidence_folder_ = std::make_unique<EvidenceFolder>(log_dir_ + "/" + name_ + "/evidence");
+  }
   auto written = evidence_folder_->write(*evidence_snapshot_, config_.evidence_keep);
   evidence_snapshot_.reset();
   if (!written) {

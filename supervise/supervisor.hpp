@@ -248,7 +248,7 @@ class Supervisor {
   std::string written_status_;                       // the text last written to status.json
   std::optional<EvidenceReport> evidence_snapshot_;  // taken before a restart, written after
   UniqueFd unsynced_evidence_;                       // written, not yet on disk
-  std::optional<EvidenceFolder> evidence_folder_;    // made at the first evidence
+  std::unique_ptr<EvidenceFolder> evidence_folder_;  // made at the first evidence
   bool console_reopened_ = false;                    // our own open file description: pollable
   std::unique_ptr<ServiceOutput> output_;
   std::unique_ptr<HealthMonitor> health_;
