@@ -14,6 +14,10 @@
 # callgrind too: svscan starts two services and stops them; svctl lists, names,
 # waits. Stale names in the file are harmless (the link ignores them), so
 # regenerating is for when the hot paths change, not for every commit.
+# After regenerating, compare `python3 bench/core.py --only memory --supervisors
+# svkit` before and after: on 2026-11-30 a regenerated file put svscan's code in
+# 64 KiB windows no supervise maps (svscan 164 -> 228 KiB private), and the
+# file was kept with the new names added by hand instead.
 set -euo pipefail
 build=${1:-build}
 binary=$(realpath "$build/svkit/svkit")
