@@ -741,6 +741,10 @@ def report(results, args):
         peers = [v for k, v in numeric.items() if k != "svkit"]
         if "svkit" in numeric and peers:
             lines.append(f"{'':<52} {'svkit/best peer':<14} {ratio(numeric['svkit'], min(peers)):>12.3g}")
+        # What a supervisor adding nothing to the kernel's teardown and the spawn would score.
+        floor = [rows.get(REFERENCE), rows.get(DEATH)]
+        if peers and all(isinstance(v, (int, float)) for v in floor):
+            lines.append(f"{'':<52} {'floor/best peer':<14} {ratio(sum(floor), min(peers)):>12.3g}")
         by_round = round_ratios(results.get(f"{key}_rounds", {}))
         if len(by_round) > 1:
             lines.append(f"{'':<52} {'by round':<14} {'  '.join(by_round):>12}")
