@@ -1,4 +1,4 @@
-// posix_spawn with explicit fd wiring; an exec failure is returned as an error.
+// vfork + execve with explicit fd wiring; an exec failure is returned as an error.
 // Every svkit program reaps its own children through one SIGCHLD handler, so
 // this stays out of libuv's uv_spawn (whose waitpid per handle would miss the
 // orphans an init or subreaper must reap).

@@ -289,6 +289,37 @@ TEST(Spawn, EachFdTargetGetsItsSource) {
   EXPECT_EQ(take(b), "two\n");
 }
 
+// What svkit's programs catch, ignore and block does not reach the service:
+// its signals start at their defaults, none blocked.
+TEST(Spawn, TheChildStartsWithDefaultSignalsAndNoneBlocked) {
+  struct sigaction caught {
+  }, ignored{}, saved[4];
+  caught.sa_handler = [](int) {};
+  ignored.sa_handler = SIG_IGN;
+  const int changed[] = {SIGTERM, SIGHUP, SIGPIPE, SIGTTOU};
+  for (int i = 0; i < 4; ++i) ::sigaction(changed[i], i < 2 ? &caught : &ignored, &saved[i]);
+  sigset_t blocked, previous;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR1);
+  sigaddset(&blocked, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &blocked, &previous);
+  Pipe out = make_pipe();
+  auto spawned = spawn({.argv = {"/bin/cat", "/proc/self/status"}, .fds = {{1, out.write.get()}}});
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  for (int i = 0; i < 4; ++i) ::sigaction(changed[i], &saved[i], nullptr);
+  ASSERT_GT(spawned.pid, 0) << std::strerror(spawned.error);
+  out.write.reset();
+  std::string status;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(out.read.get(), buffer, sizeof buffer)) > 0;)
+    status.append(buffer, size_t(n));
+  int ws = 0;
+  ASSERT_EQ(::waitpid(spawned.pid, &ws, 0), spawned.pid);
+  EXPECT_EQ(ws, 0);
+  EXPECT_NE(status.find("\nSigBlk:\t0000000000000000\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("\nSigIgn:\t0000000000000000\n"), std::string::npos) << status;
+}
+
 TEST(Spawn, AMissingInterpreterIsNamed) {
   test::Sandbox sandbox;
   sandbox.write("script", "#!/command/with-contenv sh\nexit 0\n", true);
