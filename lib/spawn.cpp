@@ -38,14 +38,31 @@ static std::vector<char*> merged_environment(const std::vector<std::string>& ext
 
 namespace {
 
-// Every signal an svkit program catches (uv::Signal) or ignores (::signal):
-// the child sets them back to their defaults. A caught one would run the
-// parent's handler in the child (vfork shares the memory) were it to arrive
-// between the unblocking and the exec; an ignored one would stay ignored
-// through the exec. glibc's posix_spawn resets all 64 instead, one system call
-// each, on every restart.
-constexpr int kSignalsSvkitChanges[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-                                        SIGPIPE, SIGTTIN, SIGTTOU};
+// Every signal an svkit program catches (uv::Signal) or ignores (::signal).
+constexpr int kSignalsSvkitChanges[] = {SIGCHLD, SIGTERM, SIGINT,  SIGHUP, SIGUSR1,
+                                        SIGUSR2, SIGPIPE, SIGTTIN, SIGTTOU};
+
+// The signals the child sets back to their defaults: those above, and every
+// one this process found caught or ignored at its first spawn (inherited:
+// `nohup` ignores SIGHUP, a script's `svscan &` SIGINT and SIGQUIT). A caught
+// one would run the parent's handler in the child (vfork shares the memory)
+// were it to arrive between the unblocking and the exec; an ignored one would
+// stay ignored through the exec. glibc's posix_spawn looks at all 64 in every
+// child instead, one system call each, on every restart.
+const std::vector<int>& signals_to_reset() {
+  static const std::vector<int> signals = [] {
+    std::vector<int> found(std::begin(kSignalsSvkitChanges), std::end(kSignalsSvkitChanges));
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction current {};
+      if (::sigaction(sig, nullptr, &current) == 0 && current.sa_handler != SIG_DFL &&
+          std::find(found.begin(), found.end(), sig) == found.end()) {
+        found.push_back(sig);
+      }
+    }
+    return found;
+  }();
+  return signals;
+}
 
 // One step of the child's fd wiring: dup2(source, target), or /dev/null on
 // target (source < 0), or close(target) (source == kClose).
@@ -106,6 +123,7 @@ std::vector<std::string> program_candidates(const std::string& program, bool sea
 // Everything the child needs, made before the vfork: the child only makes
 // system calls, then execs or _exits.
 struct ChildPlan {
+  const std::vector<int>* signals_to_reset;
   std::vector<const char*> programs{};
   char* const* argv;
   char* const* envp;
@@ -131,7 +149,7 @@ int wire_fd(const FdStep& step) {
 void become_program(const ChildPlan& plan) {
   struct sigaction defaults {};
   defaults.sa_handler = SIG_DFL;
-  for (int sig : kSignalsSvkitChanges) ::sigaction(sig, &defaults, nullptr);
+  for (int sig : *plan.signals_to_reset) ::sigaction(sig, &defaults, nullptr);
   if (plan.foreground_group) {
     if (::setpgid(0, 0) < 0) return;
     if (plan.take_terminal && ::tcsetpgrp(STDIN_FILENO, ::getpgrp()) < 0) return;
@@ -165,7 +183,7 @@ void become_program(const ChildPlan& plan) {
 // vfork + execve: no page tables copied, the parent waits only until the
 // child's exec, and an exec failure comes back as an error, the failed child
 // already reaped. (Not glibc's posix_spawn, whose child resets all 64 signal
-// dispositions: ~0.17 ms of every restart on a VM; docs/operating.md.)
+// dispositions: ~0.25 ms of every restart on a VM; docs/operating.md.)
 SpawnResult spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return {-1, EINVAL};
   std::vector<char*> envp = merged_environment(request.extra_env, request.unset_env);
@@ -176,7 +194,8 @@ SpawnResult spawn(const SpawnRequest& request) {
   const std::vector<std::string> candidates =
       program_candidates(request.argv[0], request.search_path);
   const std::vector<FdStep> fd_steps = plan_fds(request.fds);
-  ChildPlan plan{.argv = argv.data(),
+  ChildPlan plan{.signals_to_reset = &signals_to_reset(),
+                 .argv = argv.data(),
                  .envp = envp.data(),
                  .fd_steps = &fd_steps,
                  .cwd = request.cwd.empty() ? nullptr : request.cwd.c_str(),

@@ -187,6 +187,18 @@ TEST(Supervision, TheEnvFolderSetsAndUnsetsVariables) {
   EXPECT_EQ(s->errors[0], "env/\"bad-name\": not a variable name; skipped");
 }
 
+// svscan started as `nohup svscan &` from a script would be: SIGHUP, SIGQUIT,
+// SIGXFSZ and SIGUSR1 ignored. None of that reaches a service.
+TEST(Supervision, AServiceStartsWithDefaultSignalsWhateverSvscanInherited) {
+  Sandbox sb;
+  const std::string out = sb.path("seen");
+  sb.add_service("svc", "grep '^Sig[BI]' /proc/self/status > " + out + ".tmp && mv " + out +
+                            ".tmp " + out + "\nexec sleep 100000");
+  sb.start_svscan({}, {"/bin/sh", "-c", "trap '' HUP QUIT XFSZ USR1; exec \"$0\" \"$@\""});
+  eventually([&] { return !read_text(out).empty(); }, "the service to write its signal state");
+  EXPECT_EQ(read_text(out), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
 // A service that prints one line per line on its FIFO, `burst` prints 200.
 std::string echoing_service(const std::string& fifo) {
   return "exec 3<> " + fifo +
