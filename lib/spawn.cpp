@@ -183,7 +183,7 @@ void become_program(const ChildPlan& plan) {
 // vfork + execve: no page tables copied, the parent waits only until the
 // child's exec, and an exec failure comes back as an error, the failed child
 // already reaped. (Not glibc's posix_spawn, whose child resets all 64 signal
-// dispositions: ~0.25 ms of every restart on a VM; docs/operating.md.)
+// dispositions: ~0.2 ms of every restart on a VM; docs/operating.md.)
 SpawnResult spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return {-1, EINVAL};
   std::vector<char*> envp = merged_environment(request.extra_env, request.unset_env);
