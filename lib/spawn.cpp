@@ -186,11 +186,11 @@ void become_program(const ChildPlan& plan) {
 // dispositions: ~0.2 ms of every restart on a VM; docs/operating.md.)
 SpawnResult spawn(const SpawnRequest& request) {
   if (request.argv.empty()) return {-1, EINVAL};
+  if (request.argv[0].empty()) return {-1, ENOENT};
   std::vector<char*> envp = merged_environment(request.extra_env, request.unset_env);
   std::vector<char*> argv;
   for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  if (request.argv[0].empty()) return {-1, ENOENT};
   const std::vector<std::string> candidates =
       program_candidates(request.argv[0], request.search_path);
   const std::vector<FdStep> fd_steps = plan_fds(request.fds);

@@ -292,8 +292,9 @@ TEST(Spawn, EachFdTargetGetsItsSource) {
 // What svkit's programs catch, ignore and block does not reach the service:
 // its signals start at their defaults, none blocked.
 TEST(Spawn, TheChildStartsWithDefaultSignalsAndNoneBlocked) {
-  struct sigaction caught {
-  }, ignored{}, saved[4];
+  struct sigaction caught {};
+  struct sigaction ignored {};
+  struct sigaction saved[4];
   caught.sa_handler = [](int) {};
   ignored.sa_handler = SIG_IGN;
   const int changed[] = {SIGTERM, SIGHUP, SIGPIPE, SIGTTOU};
